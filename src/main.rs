@@ -1,1 +1,109 @@
-fn main() {}
+//! `calendula`: CLI -> config -> logging -> database -> server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use calendula::config::{Config, Env};
+use calendula::database::Database;
+use clap::{Parser, Subcommand};
+
+/// Exit code for an invalid configuration.
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "calendula", version, about = "Calendula calendar server")]
+struct Cli {
+    /// The application config file.
+    #[arg(long, global = true, default_value = "config.yaml")]
+    config: PathBuf,
+    /// Listen address (overrides Rocket.toml).
+    #[arg(long, global = true)]
+    host: Option<String>,
+    /// Listen port (overrides Rocket.toml).
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate the config file: exit 0 when valid, 2 with one line per problem otherwise.
+    Check,
+    /// Print the JSON Schema of the whole config file, modules included.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Config { action: ConfigAction::Schema }) = cli.command {
+        println!("{}", serde_json::to_string_pretty(&calendula::config::schema()).expect("schema serializes"));
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(&cli.config, &Env::from_process()) {
+        Ok(config) => config,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("{problem}");
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(Command::Config { action: ConfigAction::Check }) = cli.command {
+        println!("{}: ok", cli.config.display());
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = calendula::logging::init(&config.logging) {
+        eprintln!("logging: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let migrate_only = matches!(cli.command, Some(Command::Migrate));
+    let figment = rocket_figment(cli.host, cli.port);
+    match rocket::execute(run(config, figment, migrate_only)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!(target: "calendula", "{e}");
+            eprintln!("calendula: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn rocket_figment(host: Option<String>, port: Option<u16>) -> rocket::figment::Figment {
+    let mut figment = rocket::Config::figment();
+    if let Some(host) = host {
+        figment = figment.merge(("address", host));
+    }
+    if let Some(port) = port {
+        figment = figment.merge(("port", port));
+    }
+    figment
+}
+
+async fn run(config: Config, figment: rocket::figment::Figment, migrate_only: bool) -> Result<(), String> {
+    let database = Database::open(&config.database).await?;
+    if migrate_only {
+        database.close().await;
+        return Ok(());
+    }
+    let db = database.db.clone();
+    let served = match calendula::build_rocket(config, db, figment) {
+        Ok(rocket) => rocket.launch().await.map(drop).map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    database.close().await;
+    served
+}

@@ -1,1 +1,15 @@
+//! What Calendula's composition root and its modules share: the module contract, the one
+//! API error type, configuration value types and the JSON models of the HTTP API.
+//! No HTTP handlers live here.
 
+pub mod body;
+pub mod config_types;
+pub mod error;
+pub mod module;
+
+pub use body::JsonBody;
+pub use error::{ApiError, ApiResult};
+pub use module::{ConfigProblem, LoadedModule, Module, ModuleDescriptor};
+
+/// Re-exported so modules register with the same `inventory` the root collects from.
+pub use inventory;

@@ -33,7 +33,10 @@ mod tests {
     use chrono::NaiveDate;
 
     fn naive(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap()
     }
 
     #[test]
@@ -52,6 +55,9 @@ mod tests {
     fn southern_hemisphere_gap() {
         // Sydney springs forward 02:00 -> 03:00 on 2026-10-04.
         let t = to_instant(chrono_tz::Australia::Sydney, naive(2026, 10, 4, 2, 15));
-        assert_eq!(to_local(chrono_tz::Australia::Sydney, t), naive(2026, 10, 4, 3, 15));
+        assert_eq!(
+            to_local(chrono_tz::Australia::Sydney, t),
+            naive(2026, 10, 4, 3, 15)
+        );
     }
 }

@@ -1,0 +1,102 @@
+//! `JsonBody<T>`: the JSON request body guard. Unlike Rocket's `Json`, it tells the client
+//! which field is wrong: malformed JSON is a 400, a well-formed body of the wrong shape a
+//! 422 naming the JSON path (`participants[2].user.login`).
+
+use rocket::data::{Data, FromData, Outcome, ToByteUnit};
+use rocket::http::Status;
+use rocket::Request;
+use rocket_okapi::gen::OpenApiGenerator;
+use rocket_okapi::okapi::openapi3::{MediaType, RequestBody};
+use rocket_okapi::request::OpenApiFromData;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use crate::error::remember_failure;
+use crate::ApiError;
+
+/// Body size limit when Rocket.toml sets none for `json` (SPEC: JSON body ≤ 1 MiB).
+const DEFAULT_JSON_LIMIT_BYTES: u64 = 1 << 20;
+
+pub struct JsonBody<T>(pub T);
+
+/// Parses `bytes` as JSON into `T`, classifying failures the way the API reports them.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let malformed = |e: serde_json::Error| ApiError::bad_request(Some("body"), format!("malformed JSON: {e}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body" } else { path.as_str() };
+                ApiError::invalid(field, inner.to_string())
+            }
+            _ => malformed(inner),
+        }
+    })?;
+    deserializer.end().map_err(malformed)?;
+    Ok(value)
+}
+
+#[rocket::async_trait]
+impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {
+    type Error = ApiError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
+        let limit = req.limits().get("json").unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
+        let bytes = match data.open(limit).into_bytes().await {
+            Ok(bytes) if bytes.is_complete() => bytes.into_inner(),
+            Ok(_) => {
+                let error = ApiError::from_status(Status::PayloadTooLarge, format!("JSON body larger than {limit}"));
+                return Outcome::Error(remember_failure(req, error));
+            }
+            Err(e) => return Outcome::Error(remember_failure(req, ApiError::bad_request(Some("body"), e.to_string()))),
+        };
+        match parse_json(&bytes) {
+            Ok(value) => Outcome::Success(JsonBody(value)),
+            Err(e) => Outcome::Error(remember_failure(req, e)),
+        }
+    }
+}
+
+impl<'r, T: DeserializeOwned + JsonSchema + Send> OpenApiFromData<'r> for JsonBody<T> {
+    fn request_body(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
+        let mut body = RequestBody { required: true, ..Default::default() };
+        body.content.insert("application/json".into(), MediaType { schema: Some(gen.json_schema::<T>()), ..Default::default() });
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Sample {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        n: u8,
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        let e = parse_json::<Sample>(br#"{"items": [}"#).unwrap_err();
+        assert_eq!(e.status, Status::BadRequest);
+        let e = parse_json::<Sample>(br#"{"items": []} trailing"#).unwrap_err();
+        assert_eq!(e.status, Status::BadRequest);
+    }
+
+    #[test]
+    fn shape_errors_are_422_with_the_path() {
+        let e = parse_json::<Sample>(br#"{"items": [{"n": 1}, {"n": 300}]}"#).unwrap_err();
+        assert_eq!(e.status, Status::UnprocessableEntity);
+        assert_eq!(e.body.field.as_deref(), Some("items[1].n"));
+        let e = parse_json::<Sample>(br#"{}"#).unwrap_err();
+        assert_eq!(e.body.field.as_deref(), Some("body"));
+    }
+}

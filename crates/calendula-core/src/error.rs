@@ -1,0 +1,166 @@
+//! The one error type of the HTTP API. Every failure leaves the server as
+//! `{"error": "<short reason>", "detail": ..., "field": "<json path>"}` with a fitting status;
+//! `field` is present when one input field is to blame.
+
+use std::io::Cursor;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::{self, Responder};
+use rocket::Request;
+use rocket_okapi::gen::OpenApiGenerator;
+use rocket_okapi::okapi::openapi3::{MediaType, RefOr, Response, Responses};
+use rocket_okapi::response::OpenApiResponderInner;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Seconds a client is asked to wait when no database host can serve it.
+const RETRY_AFTER_SECS: u32 = 1;
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ErrorBody {
+    /// A short, stable reason, e.g. `"validation failed"`.
+    pub error: String,
+    /// What exactly is wrong: a sentence, or a list (e.g. of unknown logins).
+    pub detail: serde_json::Value,
+    /// JSON path (body) or parameter name (query) of the offending input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status}: {} ({})", body.error, body.detail)]
+pub struct ApiError {
+    pub status: Status,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: Status, error: &str, detail: impl Into<serde_json::Value>, field: Option<&str>) -> Self {
+        let body = ErrorBody { error: error.into(), detail: detail.into(), field: field.map(str::to_owned) };
+        Self { status, body }
+    }
+
+    /// 400: the request itself is malformed (JSON syntax, query parameter types).
+    pub fn bad_request(field: Option<&str>, detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::BadRequest, "bad request", detail, field)
+    }
+
+    /// 404: the resource named in the path does not exist.
+    pub fn not_found(detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::NotFound, "not found", detail, None)
+    }
+
+    /// 409: the request collides with existing data (duplicate login).
+    pub fn conflict(field: &str, detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::Conflict, "conflict", detail, Some(field))
+    }
+
+    /// 422: well-formed, but breaks a rule.
+    pub fn invalid(field: &str, detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::UnprocessableEntity, "validation failed", detail, Some(field))
+    }
+
+    /// 422: logins in the body that name no user; `detail` lists them.
+    pub fn unknown_logins(field: &str, logins: Vec<String>) -> Self {
+        Self::new(Status::UnprocessableEntity, "unknown logins", logins, Some(field))
+    }
+
+    pub fn unauthorized(detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::Unauthorized, "unauthorized", detail, None)
+    }
+
+    pub fn forbidden(detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::Forbidden, "forbidden", detail, None)
+    }
+
+    /// 503 + `Retry-After`: no database host can serve the request right now.
+    pub fn unavailable(detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(Status::ServiceUnavailable, "service unavailable", detail, None)
+    }
+
+    /// 500: a bug or an unexpected failure. The cause is logged, never sent to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        log::error!(target: "calendula::error", "internal error: {cause}");
+        Self::new(Status::InternalServerError, "internal error", "the server failed; see its log", None)
+    }
+
+    /// An error for a status Rocket produced itself (catchers).
+    pub fn from_status(status: Status, detail: impl Into<serde_json::Value>) -> Self {
+        let reason = status.reason_lossy().to_ascii_lowercase();
+        Self::new(status, &reason, detail, None)
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            // A write that reached a host which is (no longer) the primary, or a host that
+            // went away mid-query: the request may succeed on retry, so it is a 503.
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
+            | DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | DieselError::BrokenTransactionManager => ApiError::unavailable(format!("database unavailable: {e}")),
+            DieselError::NotFound => ApiError::not_found("no such record"),
+            _ => ApiError::internal(format!("database error: {e}")),
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let json = serde_json::to_string(&self.body).map_err(|_| Status::InternalServerError)?;
+        let mut response = rocket::Response::build();
+        response.status(self.status).header(ContentType::JSON).sized_body(json.len(), Cursor::new(json));
+        if self.status == Status::ServiceUnavailable {
+            response.header(Header::new("Retry-After", RETRY_AFTER_SECS.to_string()));
+        }
+        Ok(response.finalize())
+    }
+}
+
+impl OpenApiResponderInner for ApiError {
+    fn responses(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
+        let schema = gen.json_schema::<ErrorBody>();
+        let describe = |text: &str| {
+            let mut response = Response { description: text.to_owned(), ..Default::default() };
+            response.content.insert("application/json".to_owned(), MediaType { schema: Some(schema.clone()), ..Default::default() });
+            RefOr::Object(response)
+        };
+        let mut responses = Responses::default();
+        for (code, text) in [
+            ("400", "Malformed JSON body or query parameter."),
+            ("404", "The user or event named in the path does not exist."),
+            ("409", "Duplicate (e.g. the login is taken)."),
+            ("422", "A well-formed request that breaks a rule; `field` names the input."),
+            ("401", "A valid session is required."),
+            ("403", "The session's user may not do this."),
+            ("503", "No database host can serve the request; retry after `Retry-After` seconds."),
+            ("500", "Server failure (a bug)."),
+        ] {
+            responses.responses.insert(code.to_owned(), describe(text));
+        }
+        Ok(responses)
+    }
+}
+
+/// Where a failed request guard leaves its error for the catcher that answers for it, so
+/// the response carries the real reason and field instead of a generic status text.
+struct GuardFailure(std::sync::Mutex<Option<ApiError>>);
+
+/// Records `error` for the catcher and returns what a guard's `Outcome::Error` needs.
+pub fn remember_failure(req: &Request<'_>, error: ApiError) -> (Status, ApiError) {
+    let slot = req.local_cache(|| GuardFailure(std::sync::Mutex::new(None)));
+    if let Ok(mut slot) = slot.0.lock() {
+        slot.get_or_insert_with(|| error.clone());
+    }
+    (error.status, error)
+}
+
+/// The error a guard recorded for this request, if any (used by catchers).
+pub fn remembered_failure(req: &Request<'_>) -> Option<ApiError> {
+    let slot = req.local_cache(|| GuardFailure(std::sync::Mutex::new(None)));
+    slot.0.lock().ok().and_then(|slot| slot.clone())
+}

@@ -1,0 +1,32 @@
+//! The schema migrations, embedded in the binary and run at start-up (and by
+//! `calendula migrate`).
+
+use diesel::connection::SimpleConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::pool::ConnectParams;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// Serializes migrations across server instances starting at the same time.
+const MIGRATION_LOCK_KEY: i64 = 0x6361_6c65_6e64;
+
+/// Applies pending migrations; returns the versions applied.
+pub async fn run_pending(params: &ConnectParams) -> Result<Vec<String>, String> {
+    let conn = params.connect().await.map_err(|e| format!("cannot connect to {}: {e}", params.addr))?;
+    let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
+    // diesel's migration harness is synchronous; the wrapper drives the async connection
+    // from a blocking thread.
+    tokio::task::spawn_blocking(move || {
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).map_err(|e| e.to_string())?;
+        let applied = conn.run_pending_migrations(MIGRATIONS).map(|versions| versions.iter().map(ToString::to_string).collect());
+        let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+        let applied = applied.map_err(|e| format!("migration failed: {e}"))?;
+        unlocked.map_err(|e| e.to_string())?;
+        Ok(applied)
+    })
+    .await
+    .map_err(|e| format!("migration task failed: {e}"))?
+}

@@ -1,0 +1,4 @@
+DROP TABLE notification_rules;
+DROP TABLE participants;
+DROP TABLE events;
+DROP TABLE users;

@@ -1,0 +1,119 @@
+//! `modules.notificator` in config.yaml.
+
+use std::collections::BTreeMap;
+
+use calendula_core::config_types::{HumanDuration, Secret};
+use calendula_core::ConfigProblem;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificatorConfig {
+    pub enabled: bool,
+    /// Longest sleep between two looks for due reminders.
+    pub poll_interval: HumanDuration,
+    /// Reminders claimed per database round trip.
+    pub batch_size: u32,
+    /// Attempts per reminder before it is recorded `failed`.
+    pub max_attempts: u32,
+    /// A reminder overdue by more than this (the server was down) is recorded `missed`.
+    pub max_lateness: HumanDuration,
+    /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
+    pub channels: BTreeMap<Channel, ChannelConfig>,
+}
+
+impl Default for NotificatorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval: HumanDuration::from_secs(1),
+            batch_size: 500,
+            max_attempts: 5,
+            max_lateness: HumanDuration::from_secs(3600),
+            channels: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Email,
+    Telegram,
+    Slack,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// How one channel's messages leave the server.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "sender", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ChannelConfig {
+    /// One structured log line per message.
+    Log,
+    /// A plain-text mail to the user's `email`.
+    Smtp {
+        host: String,
+        port: u16,
+        from: String,
+        tls: SmtpTls,
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        password: Option<Secret>,
+    },
+    /// POSTs the JSON payload (Slack incoming webhooks, SMS gateways).
+    Webhook { url: String },
+    /// Telegram Bot API `sendMessage`.
+    Telegram {
+        bot_token: Secret,
+        #[serde(default = "default_telegram_api")]
+        api_base: String,
+    },
+}
+
+fn default_telegram_api() -> String {
+    "https://api.telegram.org".into()
+}
+
+impl NotificatorConfig {
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, path: &str, message: &str| {
+            if !ok {
+                problems.push(ConfigProblem::new(path, message));
+            }
+        };
+        check(self.poll_interval.get().as_millis() >= 10, "poll_interval", "expected at least 10ms");
+        check((1..=100_000).contains(&self.batch_size), "batch_size", "expected an integer between 1 and 100000");
+        check((1..=100).contains(&self.max_attempts), "max_attempts", "expected an integer between 1 and 100");
+        check(!self.max_lateness.get().is_zero(), "max_lateness", "expected a duration > 0");
+        for (channel, sender) in &self.channels {
+            let key = serde_json::to_value(channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            match sender {
+                ChannelConfig::Webhook { url } => check(is_http_url(url), &format!("channels.{key}.url"), "expected an http(s) URL"),
+                ChannelConfig::Telegram { api_base, .. } => {
+                    check(is_http_url(api_base), &format!("channels.{key}.api_base"), "expected an http(s) URL")
+                }
+                ChannelConfig::Smtp { host, from, .. } => {
+                    check(!host.is_empty(), &format!("channels.{key}.host"), "expected a host name");
+                    check(from.contains('@'), &format!("channels.{key}.from"), "expected an email address");
+                }
+                ChannelConfig::Log => {}
+            }
+        }
+        problems
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}

@@ -1,0 +1,14 @@
+//! The root's HTTP resources, one file each. Handlers are thin: parse, call the database
+//! layer and the pure domain code, shape the JSON.
+
+use rocket::Route;
+use rocket_okapi::okapi::openapi3::OpenApi;
+use rocket_okapi::openapi_get_routes_spec;
+use rocket_okapi::settings::OpenApiSettings;
+
+pub mod health;
+
+/// The root's routes with their OpenAPI.
+pub fn routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi) {
+    openapi_get_routes_spec![settings: health::health, health::ready, health::metrics]
+}

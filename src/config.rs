@@ -1,0 +1,180 @@
+//! Loading config.yaml: core sections typed with `deny_unknown_fields`, every module's
+//! section validated by the module, and every problem reported together, one line each
+//! (`config.yaml: modules.notificator.poll_interval: ...`), before the port is bound.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use calendula_core::config_types::Secret;
+use calendula_core::{ConfigProblem, LoadedModule, ModuleDescriptor};
+use calendula_db::DatabaseConfig;
+use schemars::gen::{SchemaGenerator, SchemaSettings};
+use schemars::schema::{InstanceType, ObjectValidation, RootSchema, Schema, SchemaObject};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::logging::{LogFormat, LoggingConfig};
+
+/// The `limits` section.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Most occurrences one listing may return; a larger result is a 422 asking for a smaller window.
+    pub max_occurrences: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { max_occurrences: 10_000 }
+    }
+}
+
+/// The whole application configuration, validated.
+pub struct Config {
+    pub file: PathBuf,
+    pub database: DatabaseConfig,
+    pub logging: LoggingConfig,
+    pub limits: LimitsConfig,
+    pub modules: Vec<Box<dyn LoadedModule>>,
+}
+
+/// Environment the configuration reads besides the file.
+#[derive(Debug, Default, Clone)]
+pub struct Env {
+    pub db_password: Option<String>,
+    pub dev_mode: bool,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self {
+            db_password: std::env::var("DB_PASSWORD").ok().filter(|p| !p.is_empty()),
+            dev_mode: std::env::var("DEV_MODE").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+        }
+    }
+}
+
+const CORE_SECTIONS: [&str; 4] = ["database", "logging", "limits", "modules"];
+
+impl Config {
+    /// Reads and validates `path`; on failure returns one line per problem.
+    pub fn load(path: &Path, env: &Env) -> Result<Config, Vec<String>> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{file}: cannot read: {e}")])?;
+        Self::parse(&text, path, env).map_err(|problems| problems.iter().map(|p| format!("{file}: {p}")).collect())
+    }
+
+    pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, Vec<ConfigProblem>> {
+        let root: Value = serde_yaml::from_str(text).map_err(|e| vec![ConfigProblem::new("(file)", format!("invalid YAML: {e}"))])?;
+        let sections = match root {
+            Value::Null => serde_yaml::Mapping::new(),
+            Value::Mapping(map) => map,
+            _ => return Err(vec![ConfigProblem::new("(file)", "expected a mapping of sections")]),
+        };
+        let mut problems = Vec::new();
+        let section = |key: &str| sections.get(key).cloned().unwrap_or(Value::Null);
+        for key in sections.keys() {
+            let name = key.as_str().unwrap_or("?");
+            if !CORE_SECTIONS.contains(&name) {
+                problems.push(ConfigProblem::new(name, format!("unknown key; expected one of {}", CORE_SECTIONS.join(", "))));
+            }
+        }
+        let database = typed::<DatabaseConfig>("database", section("database"), &mut problems);
+        if let Some(db) = &database {
+            problems.extend(db.validate().into_iter().map(|p| p.under("database")));
+        }
+        let logging = typed::<LoggingConfig>("logging", section("logging"), &mut problems);
+        if let Some(logging) = &logging {
+            problems.extend(logging.validate().into_iter().map(|p| p.under("logging")));
+        }
+        let limits = typed::<LimitsConfig>("limits", section("limits"), &mut problems);
+        if limits.as_ref().is_some_and(|l| l.max_occurrences == 0) {
+            problems.push(ConfigProblem::new("limits.max_occurrences", "expected an integer >= 1"));
+        }
+        let modules = load_modules(section("modules"), &mut problems);
+        match (database, logging, limits) {
+            (Some(database), Some(logging), Some(limits)) if problems.is_empty() => {
+                let mut config = Config { file: path.to_owned(), database, logging, limits, modules };
+                config.apply_env(env);
+                Ok(config)
+            }
+            _ => Err(problems),
+        }
+    }
+
+    fn apply_env(&mut self, env: &Env) {
+        if let Some(password) = &env.db_password {
+            self.database.password = Some(Secret(password.clone()));
+        }
+        if env.dev_mode {
+            self.logging.format = LogFormat::Text;
+            self.logging.stdout = true;
+        }
+    }
+}
+
+/// Deserializes one section (null = all defaults), recording the first problem in it.
+fn typed<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Vec<ConfigProblem>) -> Option<T> {
+    let value = if value.is_null() { Value::Mapping(Default::default()) } else { value };
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| problems.push(ConfigProblem::new(e.path().to_string(), e.into_inner().to_string()).under(key)))
+        .ok()
+}
+
+fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn LoadedModule>> {
+    let mut sections: BTreeMap<String, Value> = match value {
+        Value::Null => BTreeMap::new(),
+        Value::Mapping(map) => map.into_iter().map(|(k, v)| (k.as_str().unwrap_or("?").to_owned(), v)).collect(),
+        _ => {
+            problems.push(ConfigProblem::new("modules", "expected a mapping of module sections"));
+            return Vec::new();
+        }
+    };
+    let registered = ModuleDescriptor::all();
+    let mut loaded = Vec::new();
+    for descriptor in &registered {
+        let path = format!("modules.{}", descriptor.key);
+        let section = match sections.remove(descriptor.key) {
+            None | Some(Value::Null) => serde_json::Value::Object(Default::default()),
+            Some(section) => match serde_json::to_value(section) {
+                Ok(json) => json,
+                Err(e) => {
+                    problems.push(ConfigProblem::new(path, format!("not representable as JSON: {e}")));
+                    continue;
+                }
+            },
+        };
+        match (descriptor.load)(section) {
+            Ok(module) => loaded.push(module),
+            Err(errors) => problems.extend(errors.into_iter().map(|p| p.under(&path))),
+        }
+    }
+    let known: Vec<_> = registered.iter().map(|d| d.key).collect();
+    for key in sections.keys() {
+        problems.push(ConfigProblem::new(format!("modules.{key}"), format!("unknown module; expected one of {}", known.join(", "))));
+    }
+    loaded
+}
+
+/// JSON Schema of the whole config file, every registered module's section included.
+pub fn schema() -> RootSchema {
+    let mut gen = SchemaGenerator::new(SchemaSettings::draft07());
+    let mut modules = ObjectValidation { additional_properties: Some(Box::new(Schema::Bool(false))), ..Default::default() };
+    for descriptor in ModuleDescriptor::all() {
+        modules.properties.insert(descriptor.key.to_owned(), (descriptor.config_schema)(&mut gen));
+    }
+    let mut root = ObjectValidation { additional_properties: Some(Box::new(Schema::Bool(false))), ..Default::default() };
+    root.properties.insert("database".into(), gen.subschema_for::<DatabaseConfig>());
+    root.properties.insert("logging".into(), gen.subschema_for::<LoggingConfig>());
+    root.properties.insert("limits".into(), gen.subschema_for::<LimitsConfig>());
+    root.properties.insert("modules".into(), object_schema(modules));
+    let mut schema = object_schema(root).into_object();
+    schema.metadata().title = Some("Calendula config.yaml".into());
+    RootSchema { meta_schema: gen.settings().meta_schema.clone(), schema, definitions: gen.take_definitions() }
+}
+
+fn object_schema(object: ObjectValidation) -> Schema {
+    SchemaObject { instance_type: Some(InstanceType::Object.into()), object: Some(Box::new(object)), ..Default::default() }.into()
+}

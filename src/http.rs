@@ -1,0 +1,89 @@
+//! HTTP plumbing every route shares: the request log (one line per request, with the
+//! request id echoed as `X-Request-Id`), trailing-slash normalization, and the JSON catcher.
+
+use std::time::Instant;
+
+use calendula_core::error::remembered_failure;
+use calendula_core::ApiError;
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::uri::Origin;
+use rocket::http::{Header, Status};
+use rocket::{catch, Data, Request, Response};
+
+/// When a request arrived and the id it is known by in logs and in `X-Request-Id`.
+struct RequestStamp {
+    started: Instant,
+    id: String,
+}
+
+fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Logs every request once it is answered and tags the response with its id.
+pub struct RequestLog;
+
+#[rocket::async_trait]
+impl Fairing for RequestLog {
+    fn info(&self) -> Info {
+        Info { name: "request log", kind: Kind::Request | Kind::Response }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        req.local_cache(|| RequestStamp { started: Instant::now(), id: new_request_id() });
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let stamp = req.local_cache(|| RequestStamp { started: Instant::now(), id: new_request_id() });
+        let latency_ms = stamp.started.elapsed().as_secs_f64() * 1000.0;
+        res.set_header(Header::new("X-Request-Id", stamp.id.clone()));
+        log::info!(
+            target: "calendula::http",
+            method = req.method().as_str(),
+            path = req.uri().path().as_str(),
+            status = res.status().code,
+            latency_ms = (latency_ms * 1000.0).round() / 1000.0,
+            request_id = stamp.id.as_str();
+            "{} {} {}", req.method(), req.uri().path(), res.status().code
+        );
+    }
+}
+
+/// Makes `/users/` and `/users` the same path: routes are declared without the trailing
+/// slash and requests lose theirs before routing.
+pub struct TrailingSlash;
+
+#[rocket::async_trait]
+impl Fairing for TrailingSlash {
+    fn info(&self) -> Info {
+        Info { name: "trailing slash", kind: Kind::Request }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let path = req.uri().path().as_str();
+        if path.len() > 1 && path.ends_with('/') {
+            let trimmed = path.trim_end_matches('/');
+            let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+            let uri = match req.uri().query() {
+                Some(query) => format!("{trimmed}?{query}"),
+                None => trimmed.to_owned(),
+            };
+            if let Ok(origin) = Origin::parse_owned(uri) {
+                req.set_uri(origin);
+            }
+        }
+    }
+}
+
+/// Every error Rocket answers itself (no route, failed guard, panic) in the API's JSON shape.
+#[catch(default)]
+pub fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    remembered_failure(req).unwrap_or_else(|| {
+        let detail = if status == Status::NotFound {
+            format!("no route for {} {}", req.method(), req.uri().path())
+        } else {
+            status.reason_lossy().to_owned()
+        };
+        ApiError::from_status(status, detail)
+    })
+}
