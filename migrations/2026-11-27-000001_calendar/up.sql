@@ -72,6 +72,8 @@ CREATE TABLE notification_rules (
     id             BIGSERIAL PRIMARY KEY,
     event_id       BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
     channel        TEXT NOT NULL CHECK (channel IN ('sms', 'email', 'telegram', 'slack')),
+    -- As the client wrote it ("90m"), and in minutes.
+    offset_text    TEXT NOT NULL,
     offset_minutes INTEGER NOT NULL CHECK (offset_minutes BETWEEN 0 AND 72000)
 );
 

@@ -5,7 +5,10 @@
 pub mod body;
 pub mod config_types;
 pub mod error;
+pub mod models;
 pub mod module;
+pub mod password;
+pub mod validate;
 
 pub use body::JsonBody;
 pub use error::{ApiError, ApiResult};

@@ -3,9 +3,12 @@
 //! by table next to their row types.
 
 pub mod config;
+pub mod events;
 pub mod guards;
 pub mod migrations;
 pub mod pool;
+pub mod schema;
+pub mod users;
 
 pub use config::{DatabaseConfig, EmbeddedConfig};
 pub use guards::{ReadConn, WriteConn};

@@ -4,5 +4,5 @@
 pub mod freeslot;
 pub mod intervals;
 pub mod localtime;
-pub mod workhours;
 pub mod recurrence;
+pub mod workhours;

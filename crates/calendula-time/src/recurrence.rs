@@ -20,12 +20,12 @@ use pattern::Pattern;
 /// an instant bound into a wall-time bound is off by at most this much.
 const OFFSET_SLACK: TimeDelta = TimeDelta::days(2);
 
-/// The repeat types of SPEC §3 (`ERepeatType`).
+/// The repeat types of SPEC §3 (`ERepeatType`). `weekly` is also read as `weakly`, the
+/// original service's spelling, so its clients keep working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RepeatType {
     Daily,
-    /// Also read as `weakly`, the original service's spelling.
     #[serde(alias = "weakly")]
     Weekly,
     MonthlyNumber,
@@ -103,14 +103,20 @@ impl Series {
     }
 
     fn first(&self) -> Occurrence {
-        Occurrence { start: self.start, end: self.end }
+        Occurrence {
+            start: self.start,
+            end: self.end,
+        }
     }
 
     /// All occurrences in order, beginning close enough before `earliest` that none starting
     /// at or after it is missed (`None`: from S on). Earlier ones may come first.
     fn occurrences_reaching(&self, earliest: Option<DateTime<Utc>>) -> Occurrences {
         let local_start = self.local_start();
-        let pattern = self.rule.as_ref().map(|r| Pattern::new(r, local_start.date()));
+        let pattern = self
+            .rule
+            .as_ref()
+            .map(|r| Pattern::new(r, local_start.date()));
         let first_period = match (pattern, earliest) {
             (Some(p), Some(t)) if t > self.start => p.first_period_reaching(self.date_before(t)),
             _ => 0,
@@ -133,7 +139,10 @@ impl Series {
     /// A local date no later than the wall-clock date of any instant ≥ `t`.
     fn date_before(&self, t: DateTime<Utc>) -> NaiveDate {
         let local = to_local(self.tz, t);
-        local.checked_sub_signed(OFFSET_SLACK).unwrap_or(local).date()
+        local
+            .checked_sub_signed(OFFSET_SLACK)
+            .unwrap_or(local)
+            .date()
     }
 
     /// Start of the last occurrence not after `due`, scanning back from the due date.
@@ -141,16 +150,23 @@ impl Series {
         let local_start = self.local_start();
         let pattern = Pattern::new(rule, local_start.date());
         let due_local = to_local(self.tz, due);
-        let due_date = due_local.checked_add_signed(OFFSET_SLACK).unwrap_or(due_local).date();
+        let due_date = due_local
+            .checked_add_signed(OFFSET_SLACK)
+            .unwrap_or(due_local)
+            .date();
         let last_period = pattern.first_period_reaching(due_date);
-        let periods = (0..=last_period / pattern.step()).rev().map(|k| k * pattern.step());
-        let starts = periods
+        let periods = (0..=last_period / pattern.step())
+            .rev()
+            .map(|k| k * pattern.step());
+        // Newest first; stop at S, which is always there to fall back on.
+        let last_candidate = periods
             .filter_map(|p| pattern.dates_in(p))
             .flat_map(|dates| dates.into_iter().rev())
             .map(|d| d.and_time(local_start.time()))
             .take_while(|local| *local > local_start)
-            .map(|local| to_instant(self.tz, local));
-        starts.into_iter().find(|s| *s <= due).unwrap_or(self.start).max(self.start)
+            .map(|local| to_instant(self.tz, local))
+            .find(|start| *start <= due);
+        last_candidate.map_or(self.start, |start| start.max(self.start))
     }
 }
 
@@ -218,6 +234,6 @@ impl Iterator for Occurrences {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod tests;

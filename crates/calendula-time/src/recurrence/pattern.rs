@@ -39,7 +39,10 @@ impl DaySet {
     const MON_TO_FRI: DaySet = DaySet(0b001_1111);
 
     fn of(days: &[Weekday]) -> Self {
-        DaySet(days.iter().fold(0, |set, d| set | 1 << d.num_days_from_monday()))
+        DaySet(
+            days.iter()
+                .fold(0, |set, d| set | 1 << d.num_days_from_monday()),
+        )
     }
 
     fn offsets_from_monday(self) -> impl Iterator<Item = i64> {
@@ -63,9 +66,10 @@ impl Pattern {
             RepeatType::Weekly => Unit::WeekDays(DaySet::of(&rule.weekly_days)),
             RepeatType::Workday => Unit::WeekDays(DaySet::MON_TO_FRI),
             RepeatType::MonthlyNumber => Unit::Month,
-            RepeatType::MonthlyDayWeekno => {
-                Unit::MonthWeekday(anchor.weekday(), week_of_month(anchor, rule.monthly_last_week))
-            }
+            RepeatType::MonthlyDayWeekno => Unit::MonthWeekday(
+                anchor.weekday(),
+                week_of_month(anchor, rule.monthly_last_week),
+            ),
             RepeatType::Yearly => Unit::Year,
         };
         // `each` is validated upstream; 0 would otherwise divide by zero.
@@ -103,11 +107,15 @@ impl Pattern {
                 vec![weekday_in_month(year, month, weekday, which)?]
             }
             Unit::Year => {
-                let year = i32::try_from(i64::from(self.anchor.year()).checked_add(period)?).ok()?;
+                let year =
+                    i32::try_from(i64::from(self.anchor.year()).checked_add(period)?).ok()?;
                 vec![clamped_date(year, self.anchor.month(), self.anchor.day())?]
             }
         };
-        dates.iter().all(|d| d.year().abs() <= LAST_YEAR).then_some(dates)
+        dates
+            .iter()
+            .all(|d| d.year().abs() <= LAST_YEAR)
+            .then_some(dates)
     }
 
     /// Number of the period holding `date`, counted from the one holding the anchor.
@@ -154,7 +162,12 @@ fn clamped_date(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
     first.with_day(day.min(u32::from(first.num_days_in_month())))
 }
 
-fn weekday_in_month(year: i32, month: u32, weekday: Weekday, which: WeekOfMonth) -> Option<NaiveDate> {
+fn weekday_in_month(
+    year: i32,
+    month: u32,
+    weekday: Weekday,
+    which: WeekOfMonth,
+) -> Option<NaiveDate> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let first_match = 1 + days_until(first.weekday(), weekday);
     let day = match which {
@@ -182,7 +195,13 @@ mod tests {
     }
 
     fn rule(kind: RepeatType, each: u32, days: &[Weekday], last: bool) -> Rule {
-        Rule { kind, each, weekly_days: days.to_vec(), monthly_last_week: last, due: None }
+        Rule {
+            kind,
+            each,
+            weekly_days: days.to_vec(),
+            monthly_last_week: last,
+            due: None,
+        }
     }
 
     #[test]
@@ -196,15 +215,30 @@ mod tests {
     #[test]
     fn weekday_in_month_finds_nth_and_last() {
         let fri = Weekday::Fri;
-        assert_eq!(weekday_in_month(2026, 5, fri, WeekOfMonth::Nth(1)), Some(date(2026, 5, 1)));
-        assert_eq!(weekday_in_month(2026, 5, fri, WeekOfMonth::Last), Some(date(2026, 5, 29)));
-        assert_eq!(weekday_in_month(2026, 2, Weekday::Sat, WeekOfMonth::Last), Some(date(2026, 2, 28)));
-        assert_eq!(weekday_in_month(2026, 2, Weekday::Sun, WeekOfMonth::Last), Some(date(2026, 2, 22)));
+        assert_eq!(
+            weekday_in_month(2026, 5, fri, WeekOfMonth::Nth(1)),
+            Some(date(2026, 5, 1))
+        );
+        assert_eq!(
+            weekday_in_month(2026, 5, fri, WeekOfMonth::Last),
+            Some(date(2026, 5, 29))
+        );
+        assert_eq!(
+            weekday_in_month(2026, 2, Weekday::Sat, WeekOfMonth::Last),
+            Some(date(2026, 2, 28))
+        );
+        assert_eq!(
+            weekday_in_month(2026, 2, Weekday::Sun, WeekOfMonth::Last),
+            Some(date(2026, 2, 22))
+        );
     }
 
     #[test]
     fn the_calendar_runs_out_instead_of_panicking() {
-        let p = Pattern::new(&rule(RepeatType::Yearly, 1000, &[], false), date(2026, 1, 1));
+        let p = Pattern::new(
+            &rule(RepeatType::Yearly, 1000, &[], false),
+            date(2026, 1, 1),
+        );
         assert_eq!(p.dates_in(i64::MAX), None);
         assert_eq!(p.dates_in(300_000), None);
         let p = Pattern::new(&rule(RepeatType::Daily, 1, &[], false), date(2026, 1, 1));
@@ -223,7 +257,10 @@ mod tests {
     }
 
     fn weekdays(mask: u8) -> Vec<Weekday> {
-        (0..7u8).filter(|i| mask & (1 << i) != 0).map(|i| Weekday::try_from(i).unwrap()).collect()
+        (0..7u8)
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| Weekday::try_from(i).unwrap())
+            .collect()
     }
 
     proptest! {

@@ -39,7 +39,13 @@ impl Rule {
             RepeatType::Weekly if self.weekly_days.is_empty() => vec![],
             RepeatType::Weekly => vec![by_day(&self.weekly_days)],
             RepeatType::Workday => {
-                vec![by_day(&[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri])]
+                vec![by_day(&[
+                    Weekday::Mon,
+                    Weekday::Tue,
+                    Weekday::Wed,
+                    Weekday::Thu,
+                    Weekday::Fri,
+                ])]
             }
             RepeatType::MonthlyNumber => month_day(start.day(), start.day() > 28),
             RepeatType::MonthlyDayWeekno => {
@@ -74,7 +80,10 @@ fn month_day(day: u32, may_be_missing: bool) -> Vec<String> {
         return vec![format!("BYMONTHDAY={day}")];
     }
     let days: Vec<_> = (28..=day).map(|d| d.to_string()).collect();
-    vec![format!("BYMONTHDAY={}", days.join(",")), "BYSETPOS=-1".to_owned()]
+    vec![
+        format!("BYMONTHDAY={}", days.join(",")),
+        "BYSETPOS=-1".to_owned(),
+    ]
 }
 
 fn day_code(day: Weekday) -> &'static str {
@@ -95,27 +104,73 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn rule(kind: RepeatType, each: u32) -> Rule {
-        Rule { kind, each, weekly_days: vec![], monthly_last_week: false, due: None }
+        Rule {
+            kind,
+            each,
+            weekly_days: vec![],
+            monthly_last_week: false,
+            due: None,
+        }
     }
 
     fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(9, 0, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap()
     }
 
     #[test]
     fn rrule_table() {
         use RepeatType::*;
-        let weekly_days = Rule { weekly_days: vec![Weekday::Wed, Weekday::Mon, Weekday::Wed], ..rule(Weekly, 1) };
-        let workday = Rule { weekly_days: vec![Weekday::Sun], ..rule(Workday, 1) };
-        let last_week = Rule { monthly_last_week: true, ..rule(MonthlyDayWeekno, 1) };
+        let weekly_days = Rule {
+            weekly_days: vec![Weekday::Wed, Weekday::Mon, Weekday::Wed],
+            ..rule(Weekly, 1)
+        };
+        let workday = Rule {
+            weekly_days: vec![Weekday::Sun],
+            ..rule(Workday, 1)
+        };
+        let last_week = Rule {
+            monthly_last_week: true,
+            ..rule(MonthlyDayWeekno, 1)
+        };
         let cases = [
-            (rule(Daily, 1), at(2026, 1, 5), "FREQ=DAILY;INTERVAL=1;WKST=MO"),
-            (rule(Daily, 3), at(2026, 1, 5), "FREQ=DAILY;INTERVAL=3;WKST=MO"),
-            (rule(Weekly, 2), at(2026, 1, 7), "FREQ=WEEKLY;INTERVAL=2;WKST=MO"),
-            (weekly_days, at(2026, 1, 7), "FREQ=WEEKLY;INTERVAL=1;WKST=MO;BYDAY=MO,WE"),
-            (workday, at(2026, 1, 7), "FREQ=WEEKLY;INTERVAL=1;WKST=MO;BYDAY=MO,TU,WE,TH,FR"),
-            (rule(MonthlyNumber, 1), at(2026, 1, 15), "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYMONTHDAY=15"),
-            (rule(MonthlyNumber, 1), at(2026, 1, 28), "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYMONTHDAY=28"),
+            (
+                rule(Daily, 1),
+                at(2026, 1, 5),
+                "FREQ=DAILY;INTERVAL=1;WKST=MO",
+            ),
+            (
+                rule(Daily, 3),
+                at(2026, 1, 5),
+                "FREQ=DAILY;INTERVAL=3;WKST=MO",
+            ),
+            (
+                rule(Weekly, 2),
+                at(2026, 1, 7),
+                "FREQ=WEEKLY;INTERVAL=2;WKST=MO",
+            ),
+            (
+                weekly_days,
+                at(2026, 1, 7),
+                "FREQ=WEEKLY;INTERVAL=1;WKST=MO;BYDAY=MO,WE",
+            ),
+            (
+                workday,
+                at(2026, 1, 7),
+                "FREQ=WEEKLY;INTERVAL=1;WKST=MO;BYDAY=MO,TU,WE,TH,FR",
+            ),
+            (
+                rule(MonthlyNumber, 1),
+                at(2026, 1, 15),
+                "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYMONTHDAY=15",
+            ),
+            (
+                rule(MonthlyNumber, 1),
+                at(2026, 1, 28),
+                "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYMONTHDAY=28",
+            ),
             (
                 rule(MonthlyNumber, 1),
                 at(2026, 1, 31),
@@ -126,10 +181,26 @@ mod tests {
                 at(2026, 4, 30),
                 "FREQ=MONTHLY;INTERVAL=6;WKST=MO;BYMONTHDAY=28,29,30;BYSETPOS=-1",
             ),
-            (rule(MonthlyDayWeekno, 1), at(2026, 1, 13), "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYDAY=2TU"),
-            (rule(MonthlyDayWeekno, 2), at(2026, 1, 30), "FREQ=MONTHLY;INTERVAL=2;WKST=MO;BYDAY=-1FR"),
-            (last_week, at(2026, 1, 9), "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYDAY=-1FR"),
-            (rule(Yearly, 1), at(2026, 7, 31), "FREQ=YEARLY;INTERVAL=1;WKST=MO;BYMONTH=7;BYMONTHDAY=31"),
+            (
+                rule(MonthlyDayWeekno, 1),
+                at(2026, 1, 13),
+                "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYDAY=2TU",
+            ),
+            (
+                rule(MonthlyDayWeekno, 2),
+                at(2026, 1, 30),
+                "FREQ=MONTHLY;INTERVAL=2;WKST=MO;BYDAY=-1FR",
+            ),
+            (
+                last_week,
+                at(2026, 1, 9),
+                "FREQ=MONTHLY;INTERVAL=1;WKST=MO;BYDAY=-1FR",
+            ),
+            (
+                rule(Yearly, 1),
+                at(2026, 7, 31),
+                "FREQ=YEARLY;INTERVAL=1;WKST=MO;BYMONTH=7;BYMONTHDAY=31",
+            ),
             (
                 rule(Yearly, 4),
                 at(2024, 2, 29),
@@ -144,7 +215,13 @@ mod tests {
     #[test]
     fn due_becomes_utc_until() {
         let due = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
-        let rule = Rule { due: Some(due), ..rule(RepeatType::Daily, 1) };
-        assert_eq!(rule.to_rrule(at(2026, 1, 1)), "FREQ=DAILY;INTERVAL=1;WKST=MO;UNTIL=20261231T235959Z");
+        let rule = Rule {
+            due: Some(due),
+            ..rule(RepeatType::Daily, 1)
+        };
+        assert_eq!(
+            rule.to_rrule(at(2026, 1, 1)),
+            "FREQ=DAILY;INTERVAL=1;WKST=MO;UNTIL=20261231T235959Z"
+        );
     }
 }

@@ -1,0 +1,118 @@
+//! Datetimes as the API reads and writes them: RFC 3339 with or without an offset on input
+//! (without one, it is wall time in a zone the context decides), always with one on output.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use calendula_time::localtime;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use schemars::gen::SchemaGenerator;
+use schemars::schema::{InstanceType, Schema, SchemaObject};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+
+/// An input datetime: an instant, or a wall time to be read in some zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputDateTime {
+    Instant(DateTime<FixedOffset>),
+    Naive(NaiveDateTime),
+}
+
+/// Wall-time forms accepted without an offset.
+const NAIVE_FORMATS: [&str; 4] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"];
+
+impl InputDateTime {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+            return Ok(Self::Instant(instant));
+        }
+        NAIVE_FORMATS
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+            .map(Self::Naive)
+            .ok_or_else(|| format!("invalid datetime {text:?}, expected RFC 3339 like 2026-03-01T09:00:00+01:00 (or without the offset for local time)"))
+    }
+
+    /// The instant, reading a wall time in `tz`.
+    pub fn resolve(self, tz: Tz) -> DateTime<Utc> {
+        match self {
+            Self::Instant(instant) => instant.with_timezone(&Utc),
+            Self::Naive(wall) => localtime::to_instant(tz, wall),
+        }
+    }
+}
+
+impl fmt::Display for InputDateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Instant(t) => write!(f, "{}", t.to_rfc3339()),
+            Self::Naive(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for InputDateTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for InputDateTime {
+    fn schema_name() -> String {
+        "InputDateTime".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        Cow::Borrowed("calendula::InputDateTime")
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let mut schema = SchemaObject { instance_type: Some(InstanceType::String.into()), ..Default::default() };
+        schema.metadata().description =
+            Some("RFC 3339 datetime; without an offset it is wall time in the event's (or user's) time zone.".into());
+        schema.metadata().examples = vec!["2026-03-02T09:00:00+01:00".into(), "2026-03-02T09:00:00".into()];
+        schema.into()
+    }
+}
+
+/// An instant as the API writes it: with the offset `tz` has at that instant.
+pub fn output_time(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
+    instant.with_timezone(&tz).fixed_offset()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn naive_input_is_wall_time_in_the_zone() {
+        let t = InputDateTime::parse("2026-07-01T09:00:00").unwrap();
+        assert_eq!(t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(), "2026-07-01T07:00:00+00:00");
+        let t = InputDateTime::parse("2026-07-01 09:00").unwrap();
+        assert_eq!(t.resolve(chrono_tz::UTC).to_rfc3339(), "2026-07-01T09:00:00+00:00");
+    }
+
+    #[test]
+    fn offset_input_is_an_instant() {
+        let t = InputDateTime::parse("2026-07-01T09:00:00-04:00").unwrap();
+        assert_eq!(t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(), "2026-07-01T13:00:00+00:00");
+        let t = InputDateTime::parse("2026-07-01T09:00:00Z").unwrap();
+        assert_eq!(t.resolve(chrono_tz::Asia::Tokyo).to_rfc3339(), "2026-07-01T09:00:00+00:00");
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for text in ["", "yesterday", "2026-13-01T00:00:00", "2026-02-30T10:00:00", "1700000000"] {
+            assert!(InputDateTime::parse(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn output_carries_the_zone_offset() {
+        let t = "2026-07-01T07:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(output_time(t, chrono_tz::Europe::Berlin).to_rfc3339(), "2026-07-01T09:00:00+02:00");
+    }
+}

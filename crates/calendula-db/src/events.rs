@@ -1,0 +1,330 @@
+//! The `events`, `participants` and `notification_rules` tables: rows and queries.
+
+use std::collections::HashMap;
+
+use calendula_core::models::{output_time, Channel, Decision, EDay, Event, Notification, Participant, Repetition};
+use calendula_core::validate::ValidEvent;
+use calendula_core::{ApiError, ApiResult};
+use calendula_time::recurrence::{Occurrence, RepeatType, Rule, Series};
+use chrono::{DateTime, Utc, Weekday};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Int8, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::{events, notification_rules, participants, users};
+use crate::users::UserRow;
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i64,
+    pub author_id: i64,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub timezone: String,
+    pub name: String,
+    pub description: String,
+    pub repeat_type: Option<String>,
+    pub repeat_each: i32,
+    pub repeat_weekly_days: i16,
+    pub repeat_monthly_last_week: bool,
+    pub repeat_due: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = events)]
+struct InsertEvent<'a> {
+    author_id: i64,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    timezone: &'a str,
+    name: &'a str,
+    description: &'a str,
+    repeat_type: Option<&'a str>,
+    repeat_each: i32,
+    repeat_weekly_days: i16,
+    repeat_monthly_last_week: bool,
+    repeat_due: Option<DateTime<Utc>>,
+    active_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct RuleRow {
+    pub event_id: i64,
+    pub channel: String,
+    pub offset_text: String,
+    pub offset_minutes: i32,
+}
+
+const REPEAT_TYPES: [(RepeatType, &str); 6] = [
+    (RepeatType::Daily, "daily"),
+    (RepeatType::Weekly, "weekly"),
+    (RepeatType::MonthlyNumber, "monthly_number"),
+    (RepeatType::MonthlyDayWeekno, "monthly_day_weekno"),
+    (RepeatType::Yearly, "yearly"),
+    (RepeatType::Workday, "workday"),
+];
+
+fn repeat_type_name(kind: RepeatType) -> &'static str {
+    REPEAT_TYPES.iter().find(|(k, _)| *k == kind).map(|(_, name)| *name).unwrap_or("daily")
+}
+
+fn weekdays_mask(days: &[Weekday]) -> i16 {
+    days.iter().fold(0, |mask, day| mask | (1 << day.num_days_from_monday()))
+}
+
+fn weekdays_from_mask(mask: i16) -> Vec<Weekday> {
+    (0..7u8).filter(|bit| mask & (1 << bit) != 0).filter_map(|bit| Weekday::try_from(bit).ok()).collect()
+}
+
+impl EventRow {
+    pub fn tz(&self) -> Tz {
+        self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+
+    pub fn rule(&self) -> Option<Rule> {
+        let name = self.repeat_type.as_deref()?;
+        let kind = REPEAT_TYPES.iter().find(|(_, n)| *n == name)?.0;
+        Some(Rule {
+            kind,
+            each: self.repeat_each.max(1) as u32,
+            weekly_days: weekdays_from_mask(self.repeat_weekly_days),
+            monthly_last_week: self.repeat_monthly_last_week,
+            due: self.repeat_due,
+        })
+    }
+
+    pub fn series(&self) -> Series {
+        Series { start: self.start_time, end: self.end_time, tz: self.tz(), rule: self.rule() }
+    }
+
+    fn repetition(&self) -> Option<Repetition> {
+        let rule = self.rule()?;
+        Some(Repetition {
+            kind: rule.kind,
+            weekly_days: rule.weekly_days.iter().copied().map(EDay::from).collect(),
+            monthly_last_week: rule.monthly_last_week,
+            due_date: rule.due.map(|due| output_time(due, self.tz())),
+            each: rule.each,
+        })
+    }
+}
+
+/// An event with everything its JSON shows.
+#[derive(Debug, Clone)]
+pub struct EventDetails {
+    pub row: EventRow,
+    pub author: UserRow,
+    pub participants: Vec<(UserRow, Decision)>,
+    pub rules: Vec<RuleRow>,
+}
+
+impl EventDetails {
+    /// The event's JSON; with `occurrence`, showing that occurrence's times.
+    pub fn to_model(&self, occurrence: Option<Occurrence>) -> Event {
+        let tz = self.row.tz();
+        let (start, end) = occurrence.map_or((self.row.start_time, self.row.end_time), |o| (o.start, o.end));
+        Event {
+            id: self.row.id,
+            author: self.author.brief(),
+            start_time: output_time(start, tz),
+            end_time: output_time(end, tz),
+            timezone: self.row.timezone.clone(),
+            name: self.row.name.clone(),
+            description: self.row.description.clone(),
+            notifications: self
+                .rules
+                .iter()
+                .filter_map(|r| Some(Notification { channel: Channel::parse(&r.channel)?, offset: r.offset_text.clone() }))
+                .collect(),
+            participants: self
+                .participants
+                .iter()
+                .map(|(user, decision)| Participant { user: user.brief(), decision: *decision })
+                .collect(),
+            repetition: self.row.repetition(),
+        }
+    }
+
+    pub fn is_member(&self, user_id: i64) -> bool {
+        self.row.author_id == user_id || self.participants.iter().any(|(u, _)| u.id == user_id)
+    }
+}
+
+/// Inserts an event with its participants and reminder rules in one transaction.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    author: &UserRow,
+    event: &ValidEvent,
+    members: &[(UserRow, Decision)],
+) -> ApiResult<i64> {
+    let series = &event.series;
+    let rule = series.rule.as_ref();
+    let tz_name = series.tz.name();
+    let row = InsertEvent {
+        author_id: author.id,
+        start_time: series.start,
+        end_time: series.end,
+        timezone: tz_name,
+        name: &event.name,
+        description: &event.description,
+        repeat_type: rule.map(|r| repeat_type_name(r.kind)),
+        repeat_each: rule.map_or(1, |r| r.each as i32),
+        repeat_weekly_days: rule.map_or(0, |r| weekdays_mask(&r.weekly_days)),
+        repeat_monthly_last_week: rule.is_some_and(|r| r.monthly_last_week),
+        repeat_due: rule.and_then(|r| r.due),
+        active_until: series.last_end(),
+    };
+    let user_ids: Vec<i64> = members.iter().map(|(u, _)| u.id).collect();
+    let decisions: Vec<String> = members.iter().map(|(_, d)| d.as_str().to_owned()).collect();
+    let rules: Vec<_> = event
+        .notifications
+        .iter()
+        .map(|(channel, text, minutes)| {
+            (notification_rules::channel.eq(channel.as_str()), notification_rules::offset_text.eq(text), notification_rules::offset_minutes.eq(*minutes as i32))
+        })
+        .collect();
+    let id = conn
+        .transaction::<i64, diesel::result::Error, _>(async |conn| {
+            let id: i64 = diesel::insert_into(events::table).values(&row).returning(events::id).get_result(conn).await?;
+            if !user_ids.is_empty() {
+                diesel::sql_query(
+                    "INSERT INTO participants (event_id, user_id, decision, span) \
+                     SELECT e.id, p.user_id, p.decision, e.span \
+                     FROM events e, unnest($2::bigint[], $3::text[]) AS p(user_id, decision) WHERE e.id = $1",
+                )
+                .bind::<Int8, _>(id)
+                .bind::<Array<Int8>, _>(&user_ids)
+                .bind::<Array<Text>, _>(&decisions)
+                .execute(conn)
+                .await?;
+            }
+            if !rules.is_empty() {
+                let values: Vec<_> =
+                    rules.iter().map(|(c, t, m)| (notification_rules::event_id.eq(id), *c, *t, *m)).collect();
+                diesel::insert_into(notification_rules::table).values(values).execute(conn).await?;
+            }
+            Ok(id)
+        })
+        .await?;
+    Ok(id)
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Option<EventRow>> {
+    Ok(events::table.find(id).select(EventRow::as_select()).first(conn).await.optional()?)
+}
+
+/// The event named in a path with its details, or 404.
+pub async fn get_details(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<EventDetails> {
+    let row = find(conn, id).await?.ok_or_else(|| ApiError::not_found(format!("no event {id}")))?;
+    let mut details = load_details(conn, vec![row]).await?;
+    details.pop().ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+}
+
+/// Authors, participants and reminder rules for `rows`, in three queries.
+pub async fn load_details(conn: &mut AsyncPgConnection, rows: Vec<EventRow>) -> ApiResult<Vec<EventDetails>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors: HashMap<i64, UserRow> =
+        crate::users::find_by_ids(conn, &author_ids).await?.into_iter().map(|u| (u.id, u)).collect();
+    let members: Vec<(i64, String, UserRow)> = participants::table
+        .inner_join(users::table)
+        .filter(participants::event_id.eq_any(&ids))
+        .order((participants::event_id, users::login))
+        .select((participants::event_id, participants::decision, UserRow::as_select()))
+        .load(conn)
+        .await?;
+    let rules: Vec<RuleRow> = notification_rules::table
+        .filter(notification_rules::event_id.eq_any(&ids))
+        .order(notification_rules::id)
+        .select((notification_rules::event_id, notification_rules::channel, notification_rules::offset_text, notification_rules::offset_minutes))
+        .load(conn)
+        .await?;
+    let mut members_by_event: HashMap<i64, Vec<(UserRow, Decision)>> = HashMap::new();
+    for (event_id, decision, user) in members {
+        members_by_event.entry(event_id).or_default().push((user, Decision::parse(&decision).unwrap_or(Decision::Undecided)));
+    }
+    let mut rules_by_event: HashMap<i64, Vec<RuleRow>> = HashMap::new();
+    for rule in rules {
+        rules_by_event.entry(rule.event_id).or_default().push(rule);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let author = authors.get(&row.author_id).cloned().ok_or_else(|| ApiError::internal(format!("event {} has no author", row.id)))?;
+            Ok(EventDetails {
+                participants: members_by_event.remove(&row.id).unwrap_or_default(),
+                rules: rules_by_event.remove(&row.id).unwrap_or_default(),
+                author,
+                row,
+            })
+        })
+        .collect()
+}
+
+/// An event in some user's calendar.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MemberEvent {
+    #[diesel(sql_type = Int8)]
+    pub user_id: i64,
+    #[diesel(embed)]
+    pub event: EventRow,
+}
+
+/// Events of `user_ids` (as author or participant) that can have an occurrence overlapping
+/// `[from, to)`. With `busy_only`, participations answered `no` are left out.
+pub async fn in_window(
+    conn: &mut AsyncPgConnection,
+    user_ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    busy_only: bool,
+) -> ApiResult<Vec<MemberEvent>> {
+    // One GiST index scan per user and table: (author_id, span) and (user_id, span).
+    Ok(diesel::sql_query(
+        "SELECT m.user_id, e.* FROM unnest($1::bigint[]) AS u(id) \
+         CROSS JOIN LATERAL ( \
+             SELECT u.id AS user_id, ev.id AS event_id FROM events ev \
+             WHERE ev.author_id = u.id AND ev.span && tstzrange($2, $3) \
+             UNION \
+             SELECT u.id, p.event_id FROM participants p \
+             WHERE p.user_id = u.id AND p.span && tstzrange($2, $3) AND (NOT $4 OR p.decision <> 'no') \
+         ) m JOIN events e ON e.id = m.event_id",
+    )
+    .bind::<Array<Int8>, _>(user_ids)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .bind::<Bool, _>(busy_only)
+    .load(conn)
+    .await?)
+}
+
+/// Records `user`'s answer. A participant answers for their participation; the author may
+/// answer too (they become a participant). Anyone else gets a 422.
+pub async fn set_decision(conn: &mut AsyncPgConnection, event: &EventRow, user: &UserRow, decision: Decision) -> ApiResult<()> {
+    let updated = diesel::update(participants::table.find((event.id, user.id)))
+        .set(participants::decision.eq(decision.as_str()))
+        .execute(conn)
+        .await?;
+    if updated > 0 {
+        return Ok(());
+    }
+    if event.author_id != user.id {
+        return Err(ApiError::invalid("user_login", format!("{:?} is not a participant of event {}", user.login, event.id)));
+    }
+    diesel::sql_query(
+        "INSERT INTO participants (event_id, user_id, decision, span) SELECT id, $2, $3, span FROM events WHERE id = $1 \
+         ON CONFLICT (event_id, user_id) DO UPDATE SET decision = EXCLUDED.decision",
+    )
+    .bind::<Int8, _>(event.id)
+    .bind::<Int8, _>(user.id)
+    .bind::<Text, _>(decision.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Diesel's view of the tables in `migrations/`. Generated columns (`span`) are left out:
+//! they are only ever read by raw SQL filters.
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        login -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        timezone -> Text,
+        work_day_from -> Nullable<Int2>,
+        work_day_to -> Nullable<Int2>,
+        work_time_from -> Nullable<Int2>,
+        work_time_to -> Nullable<Int2>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        telegram_chat_id -> Nullable<Text>,
+        slack -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Int8,
+        author_id -> Int8,
+        start_time -> Timestamptz,
+        end_time -> Timestamptz,
+        timezone -> Text,
+        name -> Text,
+        description -> Text,
+        repeat_type -> Nullable<Text>,
+        repeat_each -> Int4,
+        repeat_weekly_days -> Int2,
+        repeat_monthly_last_week -> Bool,
+        repeat_due -> Nullable<Timestamptz>,
+        active_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    participants (event_id, user_id) {
+        event_id -> Int8,
+        user_id -> Int8,
+        decision -> Text,
+    }
+}
+
+diesel::table! {
+    notification_rules (id) {
+        id -> Int8,
+        event_id -> Int8,
+        channel -> Text,
+        offset_text -> Text,
+        offset_minutes -> Int4,
+    }
+}
+
+diesel::joinable!(events -> users (author_id));
+diesel::joinable!(participants -> events (event_id));
+diesel::joinable!(participants -> users (user_id));
+diesel::joinable!(notification_rules -> events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(users, events, participants, notification_rules);

@@ -1,0 +1,82 @@
+//! `POST /users/`, `GET /users/{login}`, `GET /users/{login}/events`.
+
+use calendula_core::models::{Event, NewUser, UserFull};
+use calendula_core::{password, validate, ApiError, ApiResult, JsonBody};
+use calendula_db::events::{self, EventDetails};
+use calendula_db::{users, ReadConn, WriteConn};
+use calendula_time::recurrence::Occurrence;
+use chrono::{DateTime, Utc};
+use rocket::response::status::Created;
+use rocket::serde::json::Json;
+use rocket::{get, post, State};
+use rocket_okapi::openapi;
+
+use super::params;
+use crate::config::LimitsConfig;
+
+/// Create a user.
+#[openapi(tag = "Users")]
+#[post("/users", data = "<body>")]
+pub async fn create_user(mut conn: WriteConn, body: JsonBody<NewUser>) -> ApiResult<Created<Json<UserFull>>> {
+    let user = body.0;
+    let valid = validate::new_user(&user)?;
+    let hash = match &user.password {
+        Some(clear) => {
+            let clear = clear.clone();
+            let hashed = rocket::tokio::task::spawn_blocking(move || password::hash(&clear)).await.map_err(ApiError::internal)?;
+            Some(hashed.map_err(ApiError::internal)?)
+        }
+        None => None,
+    };
+    let row = users::insert(&mut conn, &user, valid.timezone.name(), hash.as_deref()).await?;
+    Ok(Created::new(format!("/users/{}", row.login)).body(Json(row.full())))
+}
+
+/// One user.
+#[openapi(tag = "Users")]
+#[get("/users/<login>")]
+pub async fn get_user(mut conn: ReadConn, login: &str) -> ApiResult<Json<UserFull>> {
+    Ok(Json(users::get_by_login(&mut conn, login).await?.full()))
+}
+
+/// The user's event occurrences overlapping `[time_from, time_to)`, sorted by start then id.
+/// Times without an offset are wall times in the user's zone.
+#[openapi(tag = "Users")]
+#[get("/users/<login>/events?<time_from>&<time_to>")]
+pub async fn list_user_events(
+    mut conn: ReadConn,
+    limits: &State<LimitsConfig>,
+    login: &str,
+    time_from: Option<&str>,
+    time_to: Option<&str>,
+) -> ApiResult<Json<Vec<Event>>> {
+    let user = users::get_by_login(&mut conn, login).await?;
+    let from = params::datetime("time_from", time_from)?.resolve(user.tz());
+    let to = params::datetime("time_to", time_to)?.resolve(user.tz());
+    validate::window(from, to)?;
+    let candidates = events::in_window(&mut conn, &[user.id], from, to, false).await?;
+    let rows = candidates.into_iter().map(|m| m.event).collect();
+    let details = events::load_details(&mut conn, rows).await?;
+    let occurrences = expand(&details, from, to, limits.max_occurrences as usize)?;
+    Ok(Json(occurrences.into_iter().map(|(event, occurrence)| event.to_model(Some(occurrence))).collect()))
+}
+
+/// Every occurrence of `events` overlapping the window, sorted by start then id; a 422 when
+/// there are more than `max`.
+fn expand(events: &[EventDetails], from: DateTime<Utc>, to: DateTime<Utc>, max: usize) -> ApiResult<Vec<(&EventDetails, Occurrence)>> {
+    let mut all = Vec::new();
+    for event in events {
+        let series = event.row.series();
+        for occurrence in series.overlapping(from, to) {
+            if all.len() == max {
+                return Err(ApiError::invalid(
+                    "time_to",
+                    format!("more than {max} occurrences in the window; ask for a smaller window"),
+                ));
+            }
+            all.push((event, occurrence));
+        }
+    }
+    all.sort_by_key(|(event, occurrence)| (occurrence.start, event.row.id));
+    Ok(all)
+}
