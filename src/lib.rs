@@ -7,6 +7,7 @@ use calendula_auth as _;
 use calendula_notificator as _;
 
 pub mod api;
+pub mod availability;
 pub mod config;
 pub mod database;
 pub mod docs;

@@ -7,6 +7,7 @@ use rocket_okapi::openapi_get_routes_spec;
 use rocket_okapi::settings::OpenApiSettings;
 
 pub mod events;
+pub mod funcs;
 pub mod health;
 mod params;
 pub mod users;
@@ -23,5 +24,7 @@ pub fn routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi) {
         events::create_event,
         events::get_event,
         events::accept_event,
+        funcs::calc_free_slot,
+        funcs::free_busy,
     ]
 }
