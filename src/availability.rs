@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use calendula_core::ApiResult;
 use calendula_core::validate;
+use calendula_core::ApiResult;
 use calendula_db::events;
 use calendula_db::users::UserRow;
 use calendula_time::freeslot;
@@ -18,20 +18,34 @@ const FIRST_WINDOW: Duration = Duration::days(7);
 
 /// Each user's busy intervals (event occurrences they have not declined) within `window`,
 /// merged, sorted and clipped.
-pub async fn busy_by_user(conn: &mut AsyncPgConnection, users: &[UserRow], window: Interval) -> ApiResult<HashMap<i64, Vec<Interval>>> {
+pub async fn busy_by_user(
+    conn: &mut AsyncPgConnection,
+    users: &[UserRow],
+    window: Interval,
+) -> ApiResult<HashMap<i64, Vec<Interval>>> {
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     let members = events::in_window(conn, &ids, window.start, window.end, true).await?;
     let mut raw: HashMap<i64, Vec<Interval>> = HashMap::new();
     for member in members {
-        let occurrences = member.event.series().overlapping(window.start, window.end).map(|o| Interval::new(o.start, o.end)).collect::<Vec<_>>();
+        let occurrences = member
+            .event
+            .series()
+            .overlapping(window.start, window.end)
+            .map(|o| Interval::new(o.start, o.end))
+            .collect::<Vec<_>>();
         raw.entry(member.user_id).or_default().extend(occurrences);
     }
-    Ok(raw.into_iter().map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window))).collect())
+    Ok(raw
+        .into_iter()
+        .map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window)))
+        .collect())
 }
 
 /// When `user` is outside working hours within `window` (nothing without `work_days`).
 pub fn off_hours(user: &UserRow, window: Interval) -> Vec<Interval> {
-    user.work_days().map(|days| validate::work_hours(&days).off_hours(user.tz(), window)).unwrap_or_default()
+    user.work_days()
+        .map(|days| validate::work_hours(&days).off_hours(user.tz(), window))
+        .unwrap_or_default()
 }
 
 /// Up to `limit` earliest non-overlapping slots of `duration` in `[from, until)` free for all `users`.
@@ -45,10 +59,19 @@ pub async fn free_slots(
 ) -> ApiResult<Vec<Interval>> {
     let mut span = FIRST_WINDOW.max(duration * 2);
     loop {
-        let window_end = if until - from <= span { until } else { from + span };
+        let window_end = if until - from <= span {
+            until
+        } else {
+            from + span
+        };
         let window = Interval::new(from, window_end);
         let busy_events = busy_by_user(conn, users, window).await?;
-        let busy = intervals::merge(busy_events.into_values().flatten().chain(users.iter().flat_map(|u| off_hours(u, window))));
+        let busy = intervals::merge(
+            busy_events
+                .into_values()
+                .flatten()
+                .chain(users.iter().flat_map(|u| off_hours(u, window))),
+        );
         let slots = freeslot::free_slots(&busy, from, window_end, duration, limit);
         if slots.len() >= limit || window_end == until {
             return Ok(slots);

@@ -27,7 +27,9 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_occurrences: 10_000 }
+        Self {
+            max_occurrences: 10_000,
+        }
     }
 }
 
@@ -51,7 +53,8 @@ impl Env {
     pub fn from_process() -> Self {
         Self {
             db_password: std::env::var("DB_PASSWORD").ok().filter(|p| !p.is_empty()),
-            dev_mode: std::env::var("DEV_MODE").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+            dev_mode: std::env::var("DEV_MODE")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
         }
     }
 }
@@ -62,23 +65,34 @@ impl Config {
     /// Reads and validates `path`; on failure returns one line per problem.
     pub fn load(path: &Path, env: &Env) -> Result<Config, Vec<String>> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{file}: cannot read: {e}")])?;
-        Self::parse(&text, path, env).map_err(|problems| problems.iter().map(|p| format!("{file}: {p}")).collect())
+        let text =
+            std::fs::read_to_string(path).map_err(|e| vec![format!("{file}: cannot read: {e}")])?;
+        Self::parse(&text, path, env)
+            .map_err(|problems| problems.iter().map(|p| format!("{file}: {p}")).collect())
     }
 
     pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, Vec<ConfigProblem>> {
-        let root: Value = serde_yaml::from_str(text).map_err(|e| vec![ConfigProblem::new("(file)", format!("invalid YAML: {e}"))])?;
+        let root: Value = serde_yaml::from_str(text)
+            .map_err(|e| vec![ConfigProblem::new("(file)", format!("invalid YAML: {e}"))])?;
         let sections = match root {
             Value::Null => serde_yaml::Mapping::new(),
             Value::Mapping(map) => map,
-            _ => return Err(vec![ConfigProblem::new("(file)", "expected a mapping of sections")]),
+            _ => {
+                return Err(vec![ConfigProblem::new(
+                    "(file)",
+                    "expected a mapping of sections",
+                )])
+            }
         };
         let mut problems = Vec::new();
         let section = |key: &str| sections.get(key).cloned().unwrap_or(Value::Null);
         for key in sections.keys() {
             let name = key.as_str().unwrap_or("?");
             if !CORE_SECTIONS.contains(&name) {
-                problems.push(ConfigProblem::new(name, format!("unknown key; expected one of {}", CORE_SECTIONS.join(", "))));
+                problems.push(ConfigProblem::new(
+                    name,
+                    format!("unknown key; expected one of {}", CORE_SECTIONS.join(", ")),
+                ));
             }
         }
         let database = typed::<DatabaseConfig>("database", section("database"), &mut problems);
@@ -91,12 +105,21 @@ impl Config {
         }
         let limits = typed::<LimitsConfig>("limits", section("limits"), &mut problems);
         if limits.as_ref().is_some_and(|l| l.max_occurrences == 0) {
-            problems.push(ConfigProblem::new("limits.max_occurrences", "expected an integer >= 1"));
+            problems.push(ConfigProblem::new(
+                "limits.max_occurrences",
+                "expected an integer >= 1",
+            ));
         }
         let modules = load_modules(section("modules"), &mut problems);
         match (database, logging, limits) {
             (Some(database), Some(logging), Some(limits)) if problems.is_empty() => {
-                let mut config = Config { file: path.to_owned(), database, logging, limits, modules };
+                let mut config = Config {
+                    file: path.to_owned(),
+                    database,
+                    logging,
+                    limits,
+                    modules,
+                };
                 config.apply_env(env);
                 Ok(config)
             }
@@ -116,19 +139,37 @@ impl Config {
 }
 
 /// Deserializes one section (null = all defaults), recording the first problem in it.
-fn typed<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Vec<ConfigProblem>) -> Option<T> {
-    let value = if value.is_null() { Value::Mapping(Default::default()) } else { value };
+fn typed<T: DeserializeOwned>(
+    key: &str,
+    value: Value,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    let value = if value.is_null() {
+        Value::Mapping(Default::default())
+    } else {
+        value
+    };
     serde_path_to_error::deserialize(value)
-        .map_err(|e| problems.push(ConfigProblem::new(e.path().to_string(), e.into_inner().to_string()).under(key)))
+        .map_err(|e| {
+            problems.push(
+                ConfigProblem::new(e.path().to_string(), e.into_inner().to_string()).under(key),
+            )
+        })
         .ok()
 }
 
 fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn LoadedModule>> {
     let mut sections: BTreeMap<String, Value> = match value {
         Value::Null => BTreeMap::new(),
-        Value::Mapping(map) => map.into_iter().map(|(k, v)| (k.as_str().unwrap_or("?").to_owned(), v)).collect(),
+        Value::Mapping(map) => map
+            .into_iter()
+            .map(|(k, v)| (k.as_str().unwrap_or("?").to_owned(), v))
+            .collect(),
         _ => {
-            problems.push(ConfigProblem::new("modules", "expected a mapping of module sections"));
+            problems.push(ConfigProblem::new(
+                "modules",
+                "expected a mapping of module sections",
+            ));
             return Vec::new();
         }
     };
@@ -141,7 +182,10 @@ fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn 
             Some(section) => match serde_json::to_value(section) {
                 Ok(json) => json,
                 Err(e) => {
-                    problems.push(ConfigProblem::new(path, format!("not representable as JSON: {e}")));
+                    problems.push(ConfigProblem::new(
+                        path,
+                        format!("not representable as JSON: {e}"),
+                    ));
                     continue;
                 }
             },
@@ -153,7 +197,10 @@ fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn 
     }
     let known: Vec<_> = registered.iter().map(|d| d.key).collect();
     for key in sections.keys() {
-        problems.push(ConfigProblem::new(format!("modules.{key}"), format!("unknown module; expected one of {}", known.join(", "))));
+        problems.push(ConfigProblem::new(
+            format!("modules.{key}"),
+            format!("unknown module; expected one of {}", known.join(", ")),
+        ));
     }
     loaded
 }
@@ -161,20 +208,42 @@ fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn 
 /// JSON Schema of the whole config file, every registered module's section included.
 pub fn schema() -> RootSchema {
     let mut gen = SchemaGenerator::new(SchemaSettings::draft07());
-    let mut modules = ObjectValidation { additional_properties: Some(Box::new(Schema::Bool(false))), ..Default::default() };
+    let mut modules = ObjectValidation {
+        additional_properties: Some(Box::new(Schema::Bool(false))),
+        ..Default::default()
+    };
     for descriptor in ModuleDescriptor::all() {
-        modules.properties.insert(descriptor.key.to_owned(), (descriptor.config_schema)(&mut gen));
+        modules.properties.insert(
+            descriptor.key.to_owned(),
+            (descriptor.config_schema)(&mut gen),
+        );
     }
-    let mut root = ObjectValidation { additional_properties: Some(Box::new(Schema::Bool(false))), ..Default::default() };
-    root.properties.insert("database".into(), gen.subschema_for::<DatabaseConfig>());
-    root.properties.insert("logging".into(), gen.subschema_for::<LoggingConfig>());
-    root.properties.insert("limits".into(), gen.subschema_for::<LimitsConfig>());
-    root.properties.insert("modules".into(), object_schema(modules));
+    let mut root = ObjectValidation {
+        additional_properties: Some(Box::new(Schema::Bool(false))),
+        ..Default::default()
+    };
+    root.properties
+        .insert("database".into(), gen.subschema_for::<DatabaseConfig>());
+    root.properties
+        .insert("logging".into(), gen.subschema_for::<LoggingConfig>());
+    root.properties
+        .insert("limits".into(), gen.subschema_for::<LimitsConfig>());
+    root.properties
+        .insert("modules".into(), object_schema(modules));
     let mut schema = object_schema(root).into_object();
     schema.metadata().title = Some("Calendula config.yaml".into());
-    RootSchema { meta_schema: gen.settings().meta_schema.clone(), schema, definitions: gen.take_definitions() }
+    RootSchema {
+        meta_schema: gen.settings().meta_schema.clone(),
+        schema,
+        definitions: gen.take_definitions(),
+    }
 }
 
 fn object_schema(object: ObjectValidation) -> Schema {
-    SchemaObject { instance_type: Some(InstanceType::Object.into()), object: Some(Box::new(object)), ..Default::default() }.into()
+    SchemaObject {
+        instance_type: Some(InstanceType::Object.into()),
+        object: Some(Box::new(object)),
+        ..Default::default()
+    }
+    .into()
 }

@@ -22,7 +22,10 @@ impl Database {
             Some(addr) => (None, addr),
             None => {
                 let cluster = start_embedded(config).await?;
-                let addr = HostAddr { host: cluster.primary().host().to_owned(), port: cluster.primary().port() };
+                let addr = HostAddr {
+                    host: cluster.primary().host().to_owned(),
+                    port: cluster.primary().port(),
+                };
                 (Some(cluster), addr)
             }
         };
@@ -40,7 +43,9 @@ impl Database {
             let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await;
             match stopped {
                 Ok(Ok(())) => log::info!(target: "calendula::db", "embedded PostgreSQL stopped"),
-                Ok(Err(e)) => log::error!(target: "calendula::db", "stopping embedded PostgreSQL: {e}"),
+                Ok(Err(e)) => {
+                    log::error!(target: "calendula::db", "stopping embedded PostgreSQL: {e}")
+                }
                 Err(e) => log::error!(target: "calendula::db", "stopping embedded PostgreSQL: {e}"),
             }
         }
@@ -71,6 +76,8 @@ fn absolute(dir: &str) -> PathBuf {
     if path.is_absolute() {
         path
     } else {
-        std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
+        std::env::current_dir()
+            .map(|cwd| cwd.join(&path))
+            .unwrap_or(path)
     }
 }

@@ -12,15 +12,22 @@ pub fn merge(parts: Vec<(&'static str, OpenApi)>) -> Result<OpenApi, String> {
     let mut spec = OpenApi::new();
     for (mount, part) in &parts {
         let prefix = if *mount == "/" { "" } else { mount };
-        merge_specs(&mut spec, &prefix, part).map_err(|e| format!("cannot merge the OpenAPI of {mount}: {e}"))?;
+        merge_specs(&mut spec, &prefix, part)
+            .map_err(|e| format!("cannot merge the OpenAPI of {mount}: {e}"))?;
     }
     spec.info.title = "Calendula".into();
     spec.info.version = env!("CARGO_PKG_VERSION").into();
-    spec.info.description = Some("A calendar backend: people, meetings, recurrence, free slots, reminders.".into());
+    spec.info.description =
+        Some("A calendar backend: people, meetings, recurrence, free slots, reminders.".into());
     Ok(spec)
 }
 
 pub fn mount(rocket: Rocket<Build>, spec: OpenApi, settings: &OpenApiSettings) -> Rocket<Build> {
-    let swagger = SwaggerUIConfig { url: "/openapi.json".into(), ..Default::default() };
-    rocket.mount("/", vec![rocket_okapi::get_openapi_route(spec, settings)]).mount("/docs", make_swagger_ui(&swagger))
+    let swagger = SwaggerUIConfig {
+        url: "/openapi.json".into(),
+        ..Default::default()
+    };
+    rocket
+        .mount("/", vec![rocket_okapi::get_openapi_route(spec, settings)])
+        .mount("/docs", make_swagger_ui(&swagger))
 }

@@ -26,15 +26,24 @@ pub struct RequestLog;
 #[rocket::async_trait]
 impl Fairing for RequestLog {
     fn info(&self) -> Info {
-        Info { name: "request log", kind: Kind::Request | Kind::Response }
+        Info {
+            name: "request log",
+            kind: Kind::Request | Kind::Response,
+        }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
-        req.local_cache(|| RequestStamp { started: Instant::now(), id: new_request_id() });
+        req.local_cache(|| RequestStamp {
+            started: Instant::now(),
+            id: new_request_id(),
+        });
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let stamp = req.local_cache(|| RequestStamp { started: Instant::now(), id: new_request_id() });
+        let stamp = req.local_cache(|| RequestStamp {
+            started: Instant::now(),
+            id: new_request_id(),
+        });
         let latency_ms = stamp.started.elapsed().as_secs_f64() * 1000.0;
         res.set_header(Header::new("X-Request-Id", stamp.id.clone()));
         log::info!(
@@ -56,7 +65,10 @@ pub struct TrailingSlash;
 #[rocket::async_trait]
 impl Fairing for TrailingSlash {
     fn info(&self) -> Info {
-        Info { name: "trailing slash", kind: Kind::Request }
+        Info {
+            name: "trailing slash",
+            kind: Kind::Request,
+        }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {

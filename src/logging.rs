@@ -81,7 +81,10 @@ impl LoggingConfig {
     pub fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.file.is_some() && self.max_bytes < 1024 {
-            problems.push(ConfigProblem::new("max_bytes", "expected at least 1024 bytes"));
+            problems.push(ConfigProblem::new(
+                "max_bytes",
+                "expected at least 1024 bytes",
+            ));
         }
         if self.file.as_deref() == Some("") {
             problems.push(ConfigProblem::new("file", "expected a path or null"));
@@ -97,15 +100,16 @@ const QUIET_TARGETS: [&str; 4] = ["rocket", "_", "hyper", "tokio_postgres"];
 pub fn init(config: &LoggingConfig) -> Result<(), String> {
     let format = config.format;
     let hostname = hostname();
-    let mut dispatch = fern::Dispatch::new()
-        .level(config.level.into())
-        .format(move |out, message, record| {
-            let line = match format {
-                LogFormat::Text => text_line(message, record),
-                LogFormat::Json => json_line(message, record, &hostname),
-            };
-            out.finish(format_args!("{line}"))
-        });
+    let mut dispatch =
+        fern::Dispatch::new()
+            .level(config.level.into())
+            .format(move |out, message, record| {
+                let line = match format {
+                    LogFormat::Text => text_line(message, record),
+                    LogFormat::Json => json_line(message, record, &hostname),
+                };
+                out.finish(format_args!("{line}"))
+            });
     for target in QUIET_TARGETS {
         if !config.targets.contains_key(target) {
             dispatch = dispatch.level_for(target, LevelFilter::Warn);
@@ -131,7 +135,13 @@ fn now() -> String {
 
 /// `[time] [<TAB>LEVEL] [ target ] message<TAB>key:value ...`
 pub fn text_line(message: &std::fmt::Arguments<'_>, record: &Record<'_>) -> String {
-    let mut line = format!("[{}] [\t{}] [ {} ] {}", now(), record.level(), record.target(), message);
+    let mut line = format!(
+        "[{}] [\t{}] [ {} ] {}",
+        now(),
+        record.level(),
+        record.target(),
+        message
+    );
     for (key, value) in key_values(record) {
         line.push_str(&format!("\t{key}:{value}"));
     }
@@ -140,8 +150,10 @@ pub fn text_line(message: &std::fmt::Arguments<'_>, record: &Record<'_>) -> Stri
 
 /// `{"time","level","logger","text","ctx","hostname"}`
 pub fn json_line(message: &std::fmt::Arguments<'_>, record: &Record<'_>, hostname: &str) -> String {
-    let ctx: serde_json::Map<String, serde_json::Value> =
-        key_values(record).into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+    let ctx: serde_json::Map<String, serde_json::Value> = key_values(record)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
     serde_json::json!({
         "time": now(),
         "level": record.level().as_str(),
@@ -156,7 +168,11 @@ pub fn json_line(message: &std::fmt::Arguments<'_>, record: &Record<'_>, hostnam
 fn key_values(record: &Record<'_>) -> Vec<(String, String)> {
     struct Collect(Vec<(String, String)>);
     impl<'kvs> VisitSource<'kvs> for Collect {
-        fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
+        fn visit_pair(
+            &mut self,
+            key: kv::Key<'kvs>,
+            value: kv::Value<'kvs>,
+        ) -> Result<(), kv::Error> {
             self.0.push((key.to_string(), value.to_string()));
             Ok(())
         }
@@ -192,7 +208,13 @@ impl RotatingFile {
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let written = file.metadata()?.len();
-        Ok(Self { path, max_bytes, backup_count, file, written })
+        Ok(Self {
+            path,
+            max_bytes,
+            backup_count,
+            file,
+            written,
+        })
     }
 
     fn backup(&self, n: u32) -> PathBuf {
@@ -213,7 +235,10 @@ impl RotatingFile {
                 }
             }
             fs::rename(&self.path, self.backup(1))?;
-            self.file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+            self.file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
         }
         self.written = 0;
         Ok(())
@@ -241,7 +266,10 @@ mod tests {
 
     fn record_line(format: LogFormat) -> String {
         let args = format_args!("request done");
-        let kvs: [(&str, kv::Value<'_>); 2] = [("status", kv::Value::from(200u16)), ("path", kv::Value::from("/health"))];
+        let kvs: [(&str, kv::Value<'_>); 2] = [
+            ("status", kv::Value::from(200u16)),
+            ("path", kv::Value::from("/health")),
+        ];
         let record = Record::builder()
             .args(args)
             .level(log::Level::Info)
@@ -260,7 +288,10 @@ mod tests {
         let rest = line.strip_prefix('[').unwrap();
         let (time, rest) = rest.split_once("] ").unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
-        assert_eq!(rest, "[\tINFO] [ calendula::http ] request done\tstatus:200\tpath:/health");
+        assert_eq!(
+            rest,
+            "[\tINFO] [ calendula::http ] request done\tstatus:200\tpath:/health"
+        );
     }
 
     #[test]

@@ -49,8 +49,14 @@ enum ConfigAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Config { action: ConfigAction::Schema }) = cli.command {
-        println!("{}", serde_json::to_string_pretty(&calendula::config::schema()).expect("schema serializes"));
+    if let Some(Command::Config {
+        action: ConfigAction::Schema,
+    }) = cli.command
+    {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&calendula::config::schema()).expect("schema serializes")
+        );
         return ExitCode::SUCCESS;
     }
     let config = match Config::load(&cli.config, &Env::from_process()) {
@@ -62,7 +68,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if let Some(Command::Config { action: ConfigAction::Check }) = cli.command {
+    if let Some(Command::Config {
+        action: ConfigAction::Check,
+    }) = cli.command
+    {
         println!("{}: ok", cli.config.display());
         return ExitCode::SUCCESS;
     }
@@ -93,7 +102,11 @@ fn rocket_figment(host: Option<String>, port: Option<u16>) -> rocket::figment::F
     figment
 }
 
-async fn run(config: Config, figment: rocket::figment::Figment, migrate_only: bool) -> Result<(), String> {
+async fn run(
+    config: Config,
+    figment: rocket::figment::Figment,
+    migrate_only: bool,
+) -> Result<(), String> {
     let database = Database::open(&config.database).await?;
     if migrate_only {
         database.close().await;

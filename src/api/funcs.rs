@@ -1,6 +1,8 @@
 //! `POST /funcs/calc_free_slot` and `POST /funcs/free_busy`.
 
-use calendula_core::models::{output_time, FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime, TimeSpan, UserFreeBusy};
+use calendula_core::models::{
+    output_time, FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime, TimeSpan, UserFreeBusy,
+};
 use calendula_core::{validate, ApiError, ApiResult, JsonBody};
 use calendula_db::users::{self, UserRow};
 use calendula_db::ReadConn;
@@ -24,21 +26,33 @@ const MAX_HORIZON: Duration = Duration::days(5 * 366);
 /// (unless declined) and inside their working hours.
 #[openapi(tag = "Scheduling")]
 #[post("/funcs/calc_free_slot", data = "<body>")]
-pub async fn calc_free_slot(mut conn: ReadConn, body: JsonBody<FreeSlotRequest>) -> ApiResult<Json<FreeTime>> {
+pub async fn calc_free_slot(
+    mut conn: ReadConn,
+    body: JsonBody<FreeSlotRequest>,
+) -> ApiResult<Json<FreeTime>> {
     let request = body.0;
     let duration = request.event_duration.0;
     if duration <= Duration::zero() {
-        return Err(ApiError::invalid("event_duration", "event_duration must be > 0"));
+        return Err(ApiError::invalid(
+            "event_duration",
+            "event_duration must be > 0",
+        ));
     }
     let limit = request.limit.unwrap_or(1);
     if !(1..=MAX_SLOTS).contains(&limit) {
-        return Err(ApiError::invalid("limit", format!("limit must be 1..{MAX_SLOTS}")));
+        return Err(ApiError::invalid(
+            "limit",
+            format!("limit must be 1..{MAX_SLOTS}"),
+        ));
     }
     let from = request.start_calc_from.resolve(Tz::UTC);
-    let until = request.search_until.map_or(from + DEFAULT_HORIZON, |u| u.resolve(Tz::UTC));
+    let until = request
+        .search_until
+        .map_or(from + DEFAULT_HORIZON, |u| u.resolve(Tz::UTC));
     window("search_until", from, until)?;
     let users = load_users(&mut conn, &request.user_logins).await?;
-    let slots = availability::free_slots(&mut conn, &users, from, until, duration, limit as usize).await?;
+    let slots =
+        availability::free_slots(&mut conn, &users, from, until, duration, limit as usize).await?;
     let first = slots.first();
     Ok(Json(FreeTime {
         start: first.map(|s| output_time(s.start, Tz::UTC)),
@@ -50,7 +64,10 @@ pub async fn calc_free_slot(mut conn: ReadConn, body: JsonBody<FreeSlotRequest>)
 /// Per user, when they are busy and when they are off work within `[time_from, time_to)`.
 #[openapi(tag = "Scheduling")]
 #[post("/funcs/free_busy", data = "<body>")]
-pub async fn free_busy(mut conn: ReadConn, body: JsonBody<FreeBusyRequest>) -> ApiResult<Json<FreeBusy>> {
+pub async fn free_busy(
+    mut conn: ReadConn,
+    body: JsonBody<FreeBusyRequest>,
+) -> ApiResult<Json<FreeBusy>> {
     let request = body.0;
     let from = request.time_from.resolve(Tz::UTC);
     let to = request.time_to.resolve(Tz::UTC);
@@ -74,15 +91,24 @@ pub async fn free_busy(mut conn: ReadConn, body: JsonBody<FreeBusyRequest>) -> A
 }
 
 fn span(interval: Interval, tz: Tz) -> TimeSpan {
-    TimeSpan { start: output_time(interval.start, tz), end: output_time(interval.end, tz) }
+    TimeSpan {
+        start: output_time(interval.start, tz),
+        end: output_time(interval.end, tz),
+    }
 }
 
 fn window(field: &str, from: chrono::DateTime<Utc>, to: chrono::DateTime<Utc>) -> ApiResult<()> {
     if to <= from {
-        return Err(ApiError::invalid(field, "the window must end after it starts"));
+        return Err(ApiError::invalid(
+            field,
+            "the window must end after it starts",
+        ));
     }
     if to - from > MAX_HORIZON {
-        return Err(ApiError::invalid(field, "the window may span at most 5 years"));
+        return Err(ApiError::invalid(
+            field,
+            "the window may span at most 5 years",
+        ));
     }
     Ok(())
 }
@@ -90,7 +116,10 @@ fn window(field: &str, from: chrono::DateTime<Utc>, to: chrono::DateTime<Utc>) -
 /// The users named in `logins` (duplicates ignored), or a 422 listing the unknown ones.
 async fn load_users(conn: &mut AsyncPgConnection, logins: &[String]) -> ApiResult<Vec<UserRow>> {
     if logins.is_empty() || logins.len() > MAX_USERS {
-        return Err(ApiError::invalid("user_logins", format!("give 1..{MAX_USERS} logins")));
+        return Err(ApiError::invalid(
+            "user_logins",
+            format!("give 1..{MAX_USERS} logins"),
+        ));
     }
     let mut unique: Vec<String> = Vec::with_capacity(logins.len());
     for (i, login) in logins.iter().enumerate() {

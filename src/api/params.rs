@@ -4,7 +4,9 @@ use calendula_core::models::InputDateTime;
 use calendula_core::{ApiError, ApiResult};
 
 pub fn required<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::bad_request(Some(name), format!("query parameter {name} is required")))
+    value.filter(|v| !v.is_empty()).ok_or_else(|| {
+        ApiError::bad_request(Some(name), format!("query parameter {name} is required"))
+    })
 }
 
 pub fn datetime(name: &str, value: Option<&str>) -> ApiResult<InputDateTime> {
@@ -13,5 +15,6 @@ pub fn datetime(name: &str, value: Option<&str>) -> ApiResult<InputDateTime> {
 
 /// A numeric id from the path; anything else names no resource.
 pub fn id(kind: &str, text: &str) -> ApiResult<i64> {
-    text.parse().map_err(|_| ApiError::not_found(format!("no {kind} {text:?}")))
+    text.parse()
+        .map_err(|_| ApiError::not_found(format!("no {kind} {text:?}")))
 }

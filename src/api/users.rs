@@ -17,13 +17,18 @@ use crate::config::LimitsConfig;
 /// Create a user.
 #[openapi(tag = "Users")]
 #[post("/users", data = "<body>")]
-pub async fn create_user(mut conn: WriteConn, body: JsonBody<NewUser>) -> ApiResult<Created<Json<UserFull>>> {
+pub async fn create_user(
+    mut conn: WriteConn,
+    body: JsonBody<NewUser>,
+) -> ApiResult<Created<Json<UserFull>>> {
     let user = body.0;
     let valid = validate::new_user(&user)?;
     let hash = match &user.password {
         Some(clear) => {
             let clear = clear.clone();
-            let hashed = rocket::tokio::task::spawn_blocking(move || password::hash(&clear)).await.map_err(ApiError::internal)?;
+            let hashed = rocket::tokio::task::spawn_blocking(move || password::hash(&clear))
+                .await
+                .map_err(ApiError::internal)?;
             Some(hashed.map_err(ApiError::internal)?)
         }
         None => None,
@@ -58,12 +63,22 @@ pub async fn list_user_events(
     let rows = candidates.into_iter().map(|m| m.event).collect();
     let details = events::load_details(&mut conn, rows).await?;
     let occurrences = expand(&details, from, to, limits.max_occurrences as usize)?;
-    Ok(Json(occurrences.into_iter().map(|(event, occurrence)| event.to_model(Some(occurrence))).collect()))
+    Ok(Json(
+        occurrences
+            .into_iter()
+            .map(|(event, occurrence)| event.to_model(Some(occurrence)))
+            .collect(),
+    ))
 }
 
 /// Every occurrence of `events` overlapping the window, sorted by start then id; a 422 when
 /// there are more than `max`.
-fn expand(events: &[EventDetails], from: DateTime<Utc>, to: DateTime<Utc>, max: usize) -> ApiResult<Vec<(&EventDetails, Occurrence)>> {
+fn expand(
+    events: &[EventDetails],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    max: usize,
+) -> ApiResult<Vec<(&EventDetails, Occurrence)>> {
     let mut all = Vec::new();
     for event in events {
         let series = event.row.series();

@@ -27,20 +27,31 @@ static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
         let cluster = Cluster::temporary(0).expect("start PostgreSQL for tests");
-        cluster.reap_when_process_exits().expect("arrange cleanup of the test PostgreSQL");
+        cluster
+            .reap_when_process_exits()
+            .expect("arrange cleanup of the test PostgreSQL");
         let primary = cluster.primary();
-        primary.psql("postgres", &format!("CREATE DATABASE {TEMPLATE_DB}")).expect("create template database");
+        primary
+            .psql("postgres", &format!("CREATE DATABASE {TEMPLATE_DB}"))
+            .expect("create template database");
         let yaml = database_yaml(primary.port(), TEMPLATE_DB);
-        let config = Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("test config");
+        let config =
+            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("test config");
         runtime().block_on(async {
-            Database::open(&config.database).await.expect("migrate template database");
+            Database::open(&config.database)
+                .await
+                .expect("migrate template database");
         });
         Shared { cluster }
     })
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 fn database_yaml(port: u16, dbname: &str) -> String {
@@ -50,11 +61,18 @@ fn database_yaml(port: u16, dbname: &str) -> String {
 /// A new, migrated, empty database; returns its name.
 pub fn fresh_database() -> String {
     let shared = shared();
-    let name = format!("test_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::SeqCst)
+    );
     shared
         .cluster
         .primary()
-        .psql("postgres", &format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+        .psql(
+            "postgres",
+            &format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"),
+        )
         .expect("create test database");
     name
 }
@@ -80,12 +98,18 @@ impl TestServer {
     /// `extra` is appended to the generated config (e.g. a `modules:` or `limits:` section).
     pub fn with_yaml(extra: &str) -> Self {
         let dbname = fresh_database();
-        let yaml = format!("{}{extra}", database_yaml(shared().cluster.primary().port(), &dbname));
-        let config = Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
+        let yaml = format!(
+            "{}{extra}",
+            database_yaml(shared().cluster.primary().port(), &dbname)
+        );
+        let config =
+            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             runtime().block_on(async move {
-                let database = Database::open(&config.database).await.expect("open test database");
+                let database = Database::open(&config.database)
+                    .await
+                    .expect("open test database");
                 let figment = rocket::Config::figment()
                     .merge(("port", 0))
                     .merge(("address", "127.0.0.1"))
@@ -93,7 +117,8 @@ impl TestServer {
                     .merge(("shutdown.ctrlc", false))
                     .merge(("shutdown.grace", 1))
                     .merge(("shutdown.mercy", 1));
-                let rocket = calendula::build_rocket(config, database.db.clone(), figment).expect("build server");
+                let rocket = calendula::build_rocket(config, database.db.clone(), figment)
+                    .expect("build server");
                 let rocket = rocket
                     .attach(rocket::fairing::AdHoc::on_liftoff("test port", move |r| {
                         let _ = ready_tx.send((r.config().port, r.shutdown()));
@@ -109,7 +134,10 @@ impl TestServer {
         Self {
             base: format!("http://127.0.0.1:{port}"),
             dbname,
-            client: Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("http client"),
+            client: Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("http client"),
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
@@ -124,11 +152,21 @@ impl TestServer {
     }
 
     pub fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        into_json(self.client.post(self.url(path)).json(&body).send().expect("POST"))
+        into_json(
+            self.client
+                .post(self.url(path))
+                .json(&body)
+                .send()
+                .expect("POST"),
+        )
     }
 
     pub fn post_raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
-        let request = self.client.post(self.url(path)).header("content-type", "application/json").body(body.to_owned());
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
         into_json(request.send().expect("POST"))
     }
 
@@ -143,7 +181,8 @@ impl TestServer {
 
     /// Creates a user with sensible defaults overridden by `extra` fields.
     pub fn user(&self, login: &str, extra: Value) -> Value {
-        let mut body = serde_json::json!({"login": login, "name": {"first": login, "last": "Test"}});
+        let mut body =
+            serde_json::json!({"login": login, "name": {"first": login, "last": "Test"}});
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }

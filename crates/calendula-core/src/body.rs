@@ -21,7 +21,8 @@ pub struct JsonBody<T>(pub T);
 
 /// Parses `bytes` as JSON into `T`, classifying failures the way the API reports them.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let malformed = |e: serde_json::Error| ApiError::bad_request(Some("body"), format!("malformed JSON: {e}"));
+    let malformed =
+        |e: serde_json::Error| ApiError::bad_request(Some("body"), format!("malformed JSON: {e}"));
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -43,14 +44,25 @@ impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {
     type Error = ApiError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
-        let limit = req.limits().get("json").unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
+        let limit = req
+            .limits()
+            .get("json")
+            .unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
         let bytes = match data.open(limit).into_bytes().await {
             Ok(bytes) if bytes.is_complete() => bytes.into_inner(),
             Ok(_) => {
-                let error = ApiError::from_status(Status::PayloadTooLarge, format!("JSON body larger than {limit}"));
+                let error = ApiError::from_status(
+                    Status::PayloadTooLarge,
+                    format!("JSON body larger than {limit}"),
+                );
                 return Outcome::Error(remember_failure(req, error));
             }
-            Err(e) => return Outcome::Error(remember_failure(req, ApiError::bad_request(Some("body"), e.to_string()))),
+            Err(e) => {
+                return Outcome::Error(remember_failure(
+                    req,
+                    ApiError::bad_request(Some("body"), e.to_string()),
+                ))
+            }
         };
         match parse_json(&bytes) {
             Ok(value) => Outcome::Success(JsonBody(value)),
@@ -61,8 +73,17 @@ impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {
 
 impl<'r, T: DeserializeOwned + JsonSchema + Send> OpenApiFromData<'r> for JsonBody<T> {
     fn request_body(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
-        let mut body = RequestBody { required: true, ..Default::default() };
-        body.content.insert("application/json".into(), MediaType { schema: Some(gen.json_schema::<T>()), ..Default::default() });
+        let mut body = RequestBody {
+            required: true,
+            ..Default::default()
+        };
+        body.content.insert(
+            "application/json".into(),
+            MediaType {
+                schema: Some(gen.json_schema::<T>()),
+                ..Default::default()
+            },
+        );
         Ok(body)
     }
 }

@@ -35,7 +35,11 @@ impl FromStr for HumanDuration {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let expected = || format!("invalid duration {s:?}, expected a number with a unit: 500ms, 30s, 5m, 1h, 30d");
+        let expected = || {
+            format!(
+                "invalid duration {s:?}, expected a number with a unit: 500ms, 30s, 5m, 1h, 30d"
+            )
+        };
         let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(expected)?;
         let (digits, unit) = s.split_at(split);
         let n: u64 = digits.parse().map_err(|_| expected())?;
@@ -56,7 +60,12 @@ impl FromStr for HumanDuration {
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+        let units = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1_000, "s"),
+        ];
         match units.iter().find(|(size, _)| ms != 0 && ms % size == 0) {
             Some((size, unit)) => write!(f, "{}{unit}", ms / size),
             None => write!(f, "{ms}ms"),
@@ -105,15 +114,34 @@ mod tests {
 
     #[test]
     fn parses_every_unit() {
-        let cases = [("500ms", 500), ("30s", 30_000), ("5m", 300_000), ("1h", 3_600_000), ("30d", 2_592_000_000)];
+        let cases = [
+            ("500ms", 500),
+            ("30s", 30_000),
+            ("5m", 300_000),
+            ("1h", 3_600_000),
+            ("30d", 2_592_000_000),
+        ];
         for (text, ms) in cases {
-            assert_eq!(text.parse::<HumanDuration>().unwrap().0, Duration::from_millis(ms), "{text}");
+            assert_eq!(
+                text.parse::<HumanDuration>().unwrap().0,
+                Duration::from_millis(ms),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn rejects_garbage() {
-        for text in ["", "5", "m", "5x", "-5s", "1.5h", "5 m", "99999999999999999999d"] {
+        for text in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "-5s",
+            "1.5h",
+            "5 m",
+            "99999999999999999999d",
+        ] {
             assert!(text.parse::<HumanDuration>().is_err(), "{text}");
         }
     }

@@ -39,8 +39,17 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: Status, error: &str, detail: impl Into<serde_json::Value>, field: Option<&str>) -> Self {
-        let body = ErrorBody { error: error.into(), detail: detail.into(), field: field.map(str::to_owned) };
+    fn new(
+        status: Status,
+        error: &str,
+        detail: impl Into<serde_json::Value>,
+        field: Option<&str>,
+    ) -> Self {
+        let body = ErrorBody {
+            error: error.into(),
+            detail: detail.into(),
+            field: field.map(str::to_owned),
+        };
         Self { status, body }
     }
 
@@ -61,12 +70,22 @@ impl ApiError {
 
     /// 422: well-formed, but breaks a rule.
     pub fn invalid(field: &str, detail: impl Into<serde_json::Value>) -> Self {
-        Self::new(Status::UnprocessableEntity, "validation failed", detail, Some(field))
+        Self::new(
+            Status::UnprocessableEntity,
+            "validation failed",
+            detail,
+            Some(field),
+        )
     }
 
     /// 422: logins in the body that name no user; `detail` lists them.
     pub fn unknown_logins(field: &str, logins: Vec<String>) -> Self {
-        Self::new(Status::UnprocessableEntity, "unknown logins", logins, Some(field))
+        Self::new(
+            Status::UnprocessableEntity,
+            "unknown logins",
+            logins,
+            Some(field),
+        )
     }
 
     pub fn unauthorized(detail: impl Into<serde_json::Value>) -> Self {
@@ -79,13 +98,23 @@ impl ApiError {
 
     /// 503 + `Retry-After`: no database host can serve the request right now.
     pub fn unavailable(detail: impl Into<serde_json::Value>) -> Self {
-        Self::new(Status::ServiceUnavailable, "service unavailable", detail, None)
+        Self::new(
+            Status::ServiceUnavailable,
+            "service unavailable",
+            detail,
+            None,
+        )
     }
 
     /// 500: a bug or an unexpected failure. The cause is logged, never sent to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         log::error!(target: "calendula::error", "internal error: {cause}");
-        Self::new(Status::InternalServerError, "internal error", "the server failed; see its log", None)
+        Self::new(
+            Status::InternalServerError,
+            "internal error",
+            "the server failed; see its log",
+            None,
+        )
     }
 
     /// An error for a status Rocket produced itself (catchers).
@@ -102,7 +131,9 @@ impl From<DieselError> for ApiError {
             // went away mid-query: the request may succeed on retry, so it is a 503.
             DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
             | DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | DieselError::BrokenTransactionManager => ApiError::unavailable(format!("database unavailable: {e}")),
+            | DieselError::BrokenTransactionManager => {
+                ApiError::unavailable(format!("database unavailable: {e}"))
+            }
             DieselError::NotFound => ApiError::not_found("no such record"),
             _ => ApiError::internal(format!("database error: {e}")),
         }
@@ -113,7 +144,10 @@ impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
         let json = serde_json::to_string(&self.body).map_err(|_| Status::InternalServerError)?;
         let mut response = rocket::Response::build();
-        response.status(self.status).header(ContentType::JSON).sized_body(json.len(), Cursor::new(json));
+        response
+            .status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(json.len(), Cursor::new(json));
         if self.status == Status::ServiceUnavailable {
             response.header(Header::new("Retry-After", RETRY_AFTER_SECS.to_string()));
         }
@@ -125,8 +159,17 @@ impl OpenApiResponderInner for ApiError {
     fn responses(gen: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
         let schema = gen.json_schema::<ErrorBody>();
         let describe = |text: &str| {
-            let mut response = Response { description: text.to_owned(), ..Default::default() };
-            response.content.insert("application/json".to_owned(), MediaType { schema: Some(schema.clone()), ..Default::default() });
+            let mut response = Response {
+                description: text.to_owned(),
+                ..Default::default()
+            };
+            response.content.insert(
+                "application/json".to_owned(),
+                MediaType {
+                    schema: Some(schema.clone()),
+                    ..Default::default()
+                },
+            );
             RefOr::Object(response)
         };
         let mut responses = Responses::default();
@@ -134,10 +177,16 @@ impl OpenApiResponderInner for ApiError {
             ("400", "Malformed JSON body or query parameter."),
             ("404", "The user or event named in the path does not exist."),
             ("409", "Duplicate (e.g. the login is taken)."),
-            ("422", "A well-formed request that breaks a rule; `field` names the input."),
+            (
+                "422",
+                "A well-formed request that breaks a rule; `field` names the input.",
+            ),
             ("401", "A valid session is required."),
             ("403", "The session's user may not do this."),
-            ("503", "No database host can serve the request; retry after `Retry-After` seconds."),
+            (
+                "503",
+                "No database host can serve the request; retry after `Retry-After` seconds.",
+            ),
             ("500", "Server failure (a bug)."),
         ] {
             responses.responses.insert(code.to_owned(), describe(text));

@@ -24,7 +24,10 @@ pub struct ConfigProblem {
 
 impl ConfigProblem {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// The same problem seen from one level up (`poll_interval` -> `modules.notificator.poll_interval`).
@@ -80,7 +83,11 @@ pub trait LoadedModule: Send {
     fn is_enabled(&self) -> bool;
     /// Manages the module, attaches its fairing and mounts its routes; returns its OpenAPI
     /// with paths relative to the mount point, and that mount point.
-    fn mount(self: Box<Self>, rocket: Rocket<Build>, settings: &OpenApiSettings) -> (Rocket<Build>, &'static str, OpenApi);
+    fn mount(
+        self: Box<Self>,
+        rocket: Rocket<Build>,
+        settings: &OpenApiSettings,
+    ) -> (Rocket<Build>, &'static str, OpenApi);
 }
 
 /// The const registration record of a module: names and fn pointers only, because
@@ -97,7 +104,11 @@ inventory::collect!(ModuleDescriptor);
 
 impl ModuleDescriptor {
     pub const fn of<M: Module>() -> Self {
-        Self { key: M::KEY, config_schema: config_schema::<M>, load: load::<M> }
+        Self {
+            key: M::KEY,
+            config_schema: config_schema::<M>,
+            load: load::<M>,
+        }
     }
 
     /// Every registered module, sorted by key.
@@ -112,7 +123,9 @@ fn config_schema<M: Module>(gen: &mut SchemaGenerator) -> Schema {
     gen.subschema_for::<M::Config>()
 }
 
-fn load<M: Module>(section: serde_json::Value) -> Result<Box<dyn LoadedModule>, Vec<ConfigProblem>> {
+fn load<M: Module>(
+    section: serde_json::Value,
+) -> Result<Box<dyn LoadedModule>, Vec<ConfigProblem>> {
     let config: M::Config = serde_path_to_error::deserialize(section).map_err(|e| {
         let path = e.path().to_string();
         vec![ConfigProblem::new(path, e.into_inner().to_string())]
@@ -139,7 +152,11 @@ impl<M: Module> LoadedModule for Loaded<M> {
         self.enabled
     }
 
-    fn mount(self: Box<Self>, rocket: Rocket<Build>, settings: &OpenApiSettings) -> (Rocket<Build>, &'static str, OpenApi) {
+    fn mount(
+        self: Box<Self>,
+        rocket: Rocket<Build>,
+        settings: &OpenApiSettings,
+    ) -> (Rocket<Build>, &'static str, OpenApi) {
         let (routes, spec) = M::routes(settings);
         let rocket = rocket
             .manage(M::new(self.config))
@@ -155,7 +172,10 @@ struct ModuleFairing<M>(PhantomData<fn() -> M>);
 #[rocket::async_trait]
 impl<M: Module> Fairing for ModuleFairing<M> {
     fn info(&self) -> Info {
-        Info { name: M::KEY, kind: Kind::Liftoff | Kind::Shutdown | Kind::Singleton }
+        Info {
+            name: M::KEY,
+            kind: Kind::Liftoff | Kind::Shutdown | Kind::Singleton,
+        }
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {

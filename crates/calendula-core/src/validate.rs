@@ -24,25 +24,41 @@ pub const DEFAULT_EVENT_NAME: &str = "New meeting";
 pub fn login(field: &str, login: &str) -> ApiResult<()> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if login.is_empty() || login.len() > MAX_LOGIN_LEN || !login.chars().all(allowed) {
-        return Err(ApiError::invalid(field, format!("login must be 1..{MAX_LOGIN_LEN} characters of [A-Za-z0-9._-]")));
+        return Err(ApiError::invalid(
+            field,
+            format!("login must be 1..{MAX_LOGIN_LEN} characters of [A-Za-z0-9._-]"),
+        ));
     }
     Ok(())
 }
 
 pub fn timezone(field: &str, name: &str) -> ApiResult<Tz> {
-    Tz::from_str(name).map_err(|_| ApiError::invalid(field, format!("unknown time zone {name:?}, expected an IANA name like Europe/Berlin")))
+    Tz::from_str(name).map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("unknown time zone {name:?}, expected an IANA name like Europe/Berlin"),
+        )
+    })
 }
 
 fn max_chars(field: &str, text: &str, max: usize) -> ApiResult<()> {
     if text.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("at most {max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
     }
     Ok(())
 }
 
 /// A reminder offset `^\d+[mhd]$` in minutes, at most 50 days.
 pub fn offset_minutes(field: &str, offset: &str) -> ApiResult<u32> {
-    let bad = || ApiError::invalid(field, format!("invalid offset {offset:?}, expected a number and m, h or d, at most 50d"));
+    let bad = || {
+        ApiError::invalid(
+            field,
+            format!("invalid offset {offset:?}, expected a number and m, h or d, at most 50d"),
+        )
+    };
     let (digits, unit) = offset.split_at(offset.len().saturating_sub(1));
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -83,12 +99,18 @@ pub fn new_user(user: &NewUser) -> ApiResult<ValidUser> {
     }
     if let Some(email) = &user.contacts.email {
         if !email.contains('@') {
-            return Err(ApiError::invalid("contacts.email", "expected an email address"));
+            return Err(ApiError::invalid(
+                "contacts.email",
+                "expected an email address",
+            ));
         }
     }
     if let Some(password) = &user.password {
         if password.is_empty() || password.len() > 1024 {
-            return Err(ApiError::invalid("password", "password must be 1..1024 bytes"));
+            return Err(ApiError::invalid(
+                "password",
+                "password must be 1..1024 bytes",
+            ));
         }
     }
     Ok(ValidUser { timezone })
@@ -128,15 +150,30 @@ pub fn new_event(event: &NewEvent, tz: Tz) -> ApiResult<ValidEvent> {
     let start = event.start_time.resolve(tz);
     let end = event.end_time.resolve(tz);
     if end <= start {
-        return Err(ApiError::invalid("end_time", "end_time must be after start_time"));
+        return Err(ApiError::invalid(
+            "end_time",
+            "end_time must be after start_time",
+        ));
     }
-    let name = event.name.clone().unwrap_or_else(|| DEFAULT_EVENT_NAME.to_owned());
+    let name = event
+        .name
+        .clone()
+        .unwrap_or_else(|| DEFAULT_EVENT_NAME.to_owned());
     max_chars("name", &name, MAX_NAME_LEN)?;
     let description = event.description.clone().unwrap_or_default();
     max_chars("description", &description, MAX_DESCRIPTION_LEN)?;
-    let rule = event.repetition.as_ref().map(|r| repetition(r, start, tz)).transpose()?;
+    let rule = event
+        .repetition
+        .as_ref()
+        .map(|r| repetition(r, start, tz))
+        .transpose()?;
     Ok(ValidEvent {
-        series: Series { start, end, tz, rule },
+        series: Series {
+            start,
+            end,
+            tz,
+            rule,
+        },
         name,
         description,
         notifications: notifications(event)?,
@@ -144,16 +181,29 @@ pub fn new_event(event: &NewEvent, tz: Tz) -> ApiResult<ValidEvent> {
     })
 }
 
-fn repetition(input: &crate::models::RepetitionInput, start: DateTime<Utc>, tz: Tz) -> ApiResult<Rule> {
+fn repetition(
+    input: &crate::models::RepetitionInput,
+    start: DateTime<Utc>,
+    tz: Tz,
+) -> ApiResult<Rule> {
     if !(1..=MAX_EACH).contains(&input.each) {
-        return Err(ApiError::invalid("repetition.each", format!("each must be 1..{MAX_EACH}")));
+        return Err(ApiError::invalid(
+            "repetition.each",
+            format!("each must be 1..{MAX_EACH}"),
+        ));
     }
     if !input.weekly_days.is_empty() && input.kind != RepeatType::Weekly {
-        return Err(ApiError::invalid("repetition.weekly_days", "weekly_days only apply to the weekly type"));
+        return Err(ApiError::invalid(
+            "repetition.weekly_days",
+            "weekly_days only apply to the weekly type",
+        ));
     }
     let due = input.due_date.map(|d| d.resolve(tz));
     if due.is_some_and(|due| due < start) {
-        return Err(ApiError::invalid("repetition.due_date", "due_date must not be before start_time"));
+        return Err(ApiError::invalid(
+            "repetition.due_date",
+            "due_date must not be before start_time",
+        ));
     }
     let mut weekly_days: Vec<Weekday> = Vec::new();
     for day in &input.weekly_days {
@@ -163,12 +213,21 @@ fn repetition(input: &crate::models::RepetitionInput, start: DateTime<Utc>, tz: 
         }
     }
     weekly_days.sort_by_key(|d| d.num_days_from_monday());
-    Ok(Rule { kind: input.kind, each: input.each as u32, weekly_days, monthly_last_week: input.monthly_last_week, due })
+    Ok(Rule {
+        kind: input.kind,
+        each: input.each as u32,
+        weekly_days,
+        monthly_last_week: input.monthly_last_week,
+        due,
+    })
 }
 
 fn notifications(event: &NewEvent) -> ApiResult<Vec<(Channel, String, u32)>> {
     if event.notifications.len() > MAX_NOTIFICATIONS {
-        return Err(ApiError::invalid("notifications", format!("at most {MAX_NOTIFICATIONS} notifications")));
+        return Err(ApiError::invalid(
+            "notifications",
+            format!("at most {MAX_NOTIFICATIONS} notifications"),
+        ));
     }
     let mut seen = HashSet::new();
     let mut rules = Vec::new();
@@ -183,14 +242,20 @@ fn notifications(event: &NewEvent) -> ApiResult<Vec<(Channel, String, u32)>> {
 
 fn participants(event: &NewEvent) -> ApiResult<Vec<(String, Decision)>> {
     if event.participants.len() > MAX_PARTICIPANTS {
-        return Err(ApiError::invalid("participants", format!("at most {MAX_PARTICIPANTS} participants")));
+        return Err(ApiError::invalid(
+            "participants",
+            format!("at most {MAX_PARTICIPANTS} participants"),
+        ));
     }
     let mut seen = HashSet::new();
     let mut list = Vec::new();
     for (i, p) in event.participants.iter().enumerate() {
         login(&format!("participants[{i}].user.login"), &p.user.login)?;
         if seen.insert(p.user.login.as_str()) {
-            list.push((p.user.login.clone(), p.decision.unwrap_or(Decision::Undecided)));
+            list.push((
+                p.user.login.clone(),
+                p.decision.unwrap_or(Decision::Undecided),
+            ));
         }
     }
     Ok(list)
@@ -199,7 +264,10 @@ fn participants(event: &NewEvent) -> ApiResult<Vec<(String, Decision)>> {
 /// A query window `[from, to)`, which must not be empty.
 pub fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<()> {
     if to <= from {
-        return Err(ApiError::invalid("time_to", "time_to must be after time_from"));
+        return Err(ApiError::invalid(
+            "time_to",
+            "time_to must be after time_from",
+        ));
     }
     Ok(())
 }
@@ -213,9 +281,25 @@ mod tests {
         assert_eq!(offset_minutes("o", "15m").unwrap(), 15);
         assert_eq!(offset_minutes("o", "2h").unwrap(), 120);
         for max in ["50d", "1200h", "72000m"] {
-            assert_eq!(offset_minutes("o", max).unwrap(), MAX_OFFSET_MINUTES, "{max}");
+            assert_eq!(
+                offset_minutes("o", max).unwrap(),
+                MAX_OFFSET_MINUTES,
+                "{max}"
+            );
         }
-        for bad in ["51d", "1201h", "72001m", "", "m", "5", "5s", "-5m", "1.5h", "99999999999999999999d", "5 m"] {
+        for bad in [
+            "51d",
+            "1201h",
+            "72001m",
+            "",
+            "m",
+            "5",
+            "5s",
+            "-5m",
+            "1.5h",
+            "99999999999999999999d",
+            "5 m",
+        ] {
             assert!(offset_minutes("o", bad).is_err(), "{bad}");
         }
     }

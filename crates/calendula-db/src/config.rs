@@ -71,7 +71,11 @@ impl Default for DatabaseConfig {
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
-        Self { dir: "var/postgres".into(), port: 54329, replicas: 0 }
+        Self {
+            dir: "var/postgres".into(),
+            port: 54329,
+            replicas: 0,
+        }
     }
 }
 
@@ -85,16 +89,36 @@ impl DatabaseConfig {
             }
         };
         check(self.max_size >= 1, "max_size", "expected an integer >= 1");
-        check(self.min_size <= self.max_size, "min_size", "expected at most max_size");
-        check(!self.timeout.get().is_zero(), "timeout", "expected a duration > 0");
-        check(!self.refresh_delay.get().is_zero(), "refresh_delay", "expected a duration > 0");
-        check(!self.refresh_timeout.get().is_zero(), "refresh_timeout", "expected a duration > 0");
+        check(
+            self.min_size <= self.max_size,
+            "min_size",
+            "expected at most max_size",
+        );
+        check(
+            !self.timeout.get().is_zero(),
+            "timeout",
+            "expected a duration > 0",
+        );
+        check(
+            !self.refresh_delay.get().is_zero(),
+            "refresh_delay",
+            "expected a duration > 0",
+        );
+        check(
+            !self.refresh_timeout.get().is_zero(),
+            "refresh_timeout",
+            "expected a duration > 0",
+        );
         check(
             (0.0..=1.0).contains(&self.master_as_replica_weight),
             "master_as_replica_weight",
             "expected a probability between 0 and 1",
         );
-        check(self.embedded.replicas <= 8, "embedded.replicas", "expected at most 8 replicas");
+        check(
+            self.embedded.replicas <= 8,
+            "embedded.replicas",
+            "expected at most 8 replicas",
+        );
         for (i, host) in self.hosts.iter().enumerate() {
             if let Err(message) = HostAddr::parse(host, self.port) {
                 problems.push(ConfigProblem::new(format!("hosts[{i}]"), message));
@@ -105,6 +129,9 @@ impl DatabaseConfig {
 
     /// The configured hosts with their ports (validated beforehand).
     pub fn host_addrs(&self) -> Vec<HostAddr> {
-        self.hosts.iter().filter_map(|h| HostAddr::parse(h, self.port).ok()).collect()
+        self.hosts
+            .iter()
+            .filter_map(|h| HostAddr::parse(h, self.port).ok())
+            .collect()
     }
 }

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use calendula_core::models::{output_time, Channel, Decision, EDay, Event, Notification, Participant, Repetition};
+use calendula_core::models::{
+    output_time, Channel, Decision, EDay, Event, Notification, Participant, Repetition,
+};
 use calendula_core::validate::ValidEvent;
 use calendula_core::{ApiError, ApiResult};
 use calendula_time::recurrence::{Occurrence, RepeatType, Rule, Series};
@@ -67,15 +69,23 @@ const REPEAT_TYPES: [(RepeatType, &str); 6] = [
 ];
 
 fn repeat_type_name(kind: RepeatType) -> &'static str {
-    REPEAT_TYPES.iter().find(|(k, _)| *k == kind).map(|(_, name)| *name).unwrap_or("daily")
+    REPEAT_TYPES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, name)| *name)
+        .unwrap_or("daily")
 }
 
 fn weekdays_mask(days: &[Weekday]) -> i16 {
-    days.iter().fold(0, |mask, day| mask | (1 << day.num_days_from_monday()))
+    days.iter()
+        .fold(0, |mask, day| mask | (1 << day.num_days_from_monday()))
 }
 
 fn weekdays_from_mask(mask: i16) -> Vec<Weekday> {
-    (0..7u8).filter(|bit| mask & (1 << bit) != 0).filter_map(|bit| Weekday::try_from(bit).ok()).collect()
+    (0..7u8)
+        .filter(|bit| mask & (1 << bit) != 0)
+        .filter_map(|bit| Weekday::try_from(bit).ok())
+        .collect()
 }
 
 impl EventRow {
@@ -96,7 +106,12 @@ impl EventRow {
     }
 
     pub fn series(&self) -> Series {
-        Series { start: self.start_time, end: self.end_time, tz: self.tz(), rule: self.rule() }
+        Series {
+            start: self.start_time,
+            end: self.end_time,
+            tz: self.tz(),
+            rule: self.rule(),
+        }
     }
 
     fn repetition(&self) -> Option<Repetition> {
@@ -124,7 +139,9 @@ impl EventDetails {
     /// The event's JSON; with `occurrence`, showing that occurrence's times.
     pub fn to_model(&self, occurrence: Option<Occurrence>) -> Event {
         let tz = self.row.tz();
-        let (start, end) = occurrence.map_or((self.row.start_time, self.row.end_time), |o| (o.start, o.end));
+        let (start, end) = occurrence.map_or((self.row.start_time, self.row.end_time), |o| {
+            (o.start, o.end)
+        });
         Event {
             id: self.row.id,
             author: self.author.brief(),
@@ -136,12 +153,20 @@ impl EventDetails {
             notifications: self
                 .rules
                 .iter()
-                .filter_map(|r| Some(Notification { channel: Channel::parse(&r.channel)?, offset: r.offset_text.clone() }))
+                .filter_map(|r| {
+                    Some(Notification {
+                        channel: Channel::parse(&r.channel)?,
+                        offset: r.offset_text.clone(),
+                    })
+                })
                 .collect(),
             participants: self
                 .participants
                 .iter()
-                .map(|(user, decision)| Participant { user: user.brief(), decision: *decision })
+                .map(|(user, decision)| Participant {
+                    user: user.brief(),
+                    decision: *decision,
+                })
                 .collect(),
             repetition: self.row.repetition(),
         }
@@ -182,7 +207,11 @@ pub async fn insert(
         .notifications
         .iter()
         .map(|(channel, text, minutes)| {
-            (notification_rules::channel.eq(channel.as_str()), notification_rules::offset_text.eq(text), notification_rules::offset_minutes.eq(*minutes as i32))
+            (
+                notification_rules::channel.eq(channel.as_str()),
+                notification_rules::offset_text.eq(text),
+                notification_rules::offset_minutes.eq(*minutes as i32),
+            )
         })
         .collect();
     let id = conn
@@ -212,18 +241,30 @@ pub async fn insert(
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Option<EventRow>> {
-    Ok(events::table.find(id).select(EventRow::as_select()).first(conn).await.optional()?)
+    Ok(events::table
+        .find(id)
+        .select(EventRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// The event named in a path with its details, or 404.
 pub async fn get_details(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<EventDetails> {
-    let row = find(conn, id).await?.ok_or_else(|| ApiError::not_found(format!("no event {id}")))?;
+    let row = find(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no event {id}")))?;
     let mut details = load_details(conn, vec![row]).await?;
-    details.pop().ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+    details
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("no event {id}")))
 }
 
 /// Authors, participants and reminder rules for `rows`, in three queries.
-pub async fn load_details(conn: &mut AsyncPgConnection, rows: Vec<EventRow>) -> ApiResult<Vec<EventDetails>> {
+pub async fn load_details(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<EventRow>,
+) -> ApiResult<Vec<EventDetails>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -231,24 +272,39 @@ pub async fn load_details(conn: &mut AsyncPgConnection, rows: Vec<EventRow>) -> 
     let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
     author_ids.sort_unstable();
     author_ids.dedup();
-    let authors: HashMap<i64, UserRow> =
-        crate::users::find_by_ids(conn, &author_ids).await?.into_iter().map(|u| (u.id, u)).collect();
+    let authors: HashMap<i64, UserRow> = crate::users::find_by_ids(conn, &author_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
     let members: Vec<(i64, String, UserRow)> = participants::table
         .inner_join(users::table)
         .filter(participants::event_id.eq_any(&ids))
         .order((participants::event_id, users::login))
-        .select((participants::event_id, participants::decision, UserRow::as_select()))
+        .select((
+            participants::event_id,
+            participants::decision,
+            UserRow::as_select(),
+        ))
         .load(conn)
         .await?;
     let rules: Vec<RuleRow> = notification_rules::table
         .filter(notification_rules::event_id.eq_any(&ids))
         .order(notification_rules::id)
-        .select((notification_rules::event_id, notification_rules::channel, notification_rules::offset_text, notification_rules::offset_minutes))
+        .select((
+            notification_rules::event_id,
+            notification_rules::channel,
+            notification_rules::offset_text,
+            notification_rules::offset_minutes,
+        ))
         .load(conn)
         .await?;
     let mut members_by_event: HashMap<i64, Vec<(UserRow, Decision)>> = HashMap::new();
     for (event_id, decision, user) in members {
-        members_by_event.entry(event_id).or_default().push((user, Decision::parse(&decision).unwrap_or(Decision::Undecided)));
+        members_by_event.entry(event_id).or_default().push((
+            user,
+            Decision::parse(&decision).unwrap_or(Decision::Undecided),
+        ));
     }
     let mut rules_by_event: HashMap<i64, Vec<RuleRow>> = HashMap::new();
     for rule in rules {
@@ -256,7 +312,10 @@ pub async fn load_details(conn: &mut AsyncPgConnection, rows: Vec<EventRow>) -> 
     }
     rows.into_iter()
         .map(|row| {
-            let author = authors.get(&row.author_id).cloned().ok_or_else(|| ApiError::internal(format!("event {} has no author", row.id)))?;
+            let author = authors
+                .get(&row.author_id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal(format!("event {} has no author", row.id)))?;
             Ok(EventDetails {
                 participants: members_by_event.remove(&row.id).unwrap_or_default(),
                 rules: rules_by_event.remove(&row.id).unwrap_or_default(),
@@ -306,7 +365,12 @@ pub async fn in_window(
 
 /// Records `user`'s answer. A participant answers for their participation; the author may
 /// answer too (they become a participant). Anyone else gets a 422.
-pub async fn set_decision(conn: &mut AsyncPgConnection, event: &EventRow, user: &UserRow, decision: Decision) -> ApiResult<()> {
+pub async fn set_decision(
+    conn: &mut AsyncPgConnection,
+    event: &EventRow,
+    user: &UserRow,
+    decision: Decision,
+) -> ApiResult<()> {
     let updated = diesel::update(participants::table.find((event.id, user.id)))
         .set(participants::decision.eq(decision.as_str()))
         .execute(conn)
@@ -315,7 +379,13 @@ pub async fn set_decision(conn: &mut AsyncPgConnection, event: &EventRow, user: 
         return Ok(());
     }
     if event.author_id != user.id {
-        return Err(ApiError::invalid("user_login", format!("{:?} is not a participant of event {}", user.login, event.id)));
+        return Err(ApiError::invalid(
+            "user_login",
+            format!(
+                "{:?} is not a participant of event {}",
+                user.login, event.id
+            ),
+        ));
     }
     diesel::sql_query(
         "INSERT INTO participants (event_id, user_id, decision, span) SELECT id, $2, $3, span FROM events WHERE id = $1 \

@@ -44,7 +44,11 @@ macro_rules! connection_guard {
         }
 
         impl<'r> OpenApiFromRequest<'r> for $name {
-            fn from_request_input(_: &mut OpenApiGenerator, _: String, _: bool) -> rocket_okapi::Result<RequestHeaderInput> {
+            fn from_request_input(
+                _: &mut OpenApiGenerator,
+                _: String,
+                _: bool,
+            ) -> rocket_okapi::Result<RequestHeaderInput> {
                 Ok(RequestHeaderInput::None)
             }
         }
@@ -52,11 +56,22 @@ macro_rules! connection_guard {
 }
 
 connection_guard!(ReadConn, read, "A connection for a read-only route.");
-connection_guard!(WriteConn, write, "A connection on the primary, for a route that writes.");
+connection_guard!(
+    WriteConn,
+    write,
+    "A connection on the primary, for a route that writes."
+);
 
-type Acquire<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Conn>> + Send + 'a>>;
+type Acquire<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Conn>> + Send + 'a>>;
 
-async fn acquire<'r>(req: &'r Request<'_>, how: impl FnOnce(&'r Db) -> Acquire<'r>) -> ApiResult<Conn> {
-    let db = req.rocket().state::<Db>().ok_or_else(|| ApiError::internal("database pool is not managed"))?;
+async fn acquire<'r>(
+    req: &'r Request<'_>,
+    how: impl FnOnce(&'r Db) -> Acquire<'r>,
+) -> ApiResult<Conn> {
+    let db = req
+        .rocket()
+        .state::<Db>()
+        .ok_or_else(|| ApiError::internal("database pool is not managed"))?;
     how(db).await
 }

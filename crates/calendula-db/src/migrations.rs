@@ -15,14 +15,21 @@ const MIGRATION_LOCK_KEY: i64 = 0x6361_6c65_6e64;
 
 /// Applies pending migrations; returns the versions applied.
 pub async fn run_pending(params: &ConnectParams) -> Result<Vec<String>, String> {
-    let conn = params.connect().await.map_err(|e| format!("cannot connect to {}: {e}", params.addr))?;
+    let conn = params
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", params.addr))?;
     let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
     // diesel's migration harness is synchronous; the wrapper drives the async connection
     // from a blocking thread.
     tokio::task::spawn_blocking(move || {
-        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).map_err(|e| e.to_string())?;
-        let applied = conn.run_pending_migrations(MIGRATIONS).map(|versions| versions.iter().map(ToString::to_string).collect());
-        let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+            .map_err(|e| e.to_string())?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect());
+        let unlocked =
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
         let applied = applied.map_err(|e| format!("migration failed: {e}"))?;
         unlocked.map_err(|e| e.to_string())?;
         Ok(applied)

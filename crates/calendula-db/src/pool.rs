@@ -35,15 +35,19 @@ impl HostAddr {
     pub fn parse(text: &str, default_port: u16) -> Result<Self, String> {
         let expected = || format!("invalid host {text:?}, expected \"host\" or \"host:port\"");
         let (host, port) = match text.rsplit_once(':') {
-            Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
-                (host.trim_start_matches('[').trim_end_matches(']'), port.parse().map_err(|_| expected())?)
-            }
+            Some((host, port)) if !host.contains(':') || host.ends_with(']') => (
+                host.trim_start_matches('[').trim_end_matches(']'),
+                port.parse().map_err(|_| expected())?,
+            ),
             _ => (text, default_port),
         };
         if host.is_empty() || host.contains(char::is_whitespace) {
             return Err(expected());
         }
-        Ok(Self { host: host.to_owned(), port })
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
     }
 }
 
@@ -94,8 +98,11 @@ impl ConnectParams {
 
     /// Opens one connection outside any pool (migrations, health checks).
     pub async fn connect(&self) -> ConnectionResult<AsyncPgConnection> {
-        let (client, connection) =
-            self.pg_config().connect(NoTls).await.map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        let (client, connection) = self
+            .pg_config()
+            .connect(NoTls)
+            .await
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
         AsyncPgConnection::try_from_client_and_connection(client, connection).await
     }
 }
@@ -113,10 +120,12 @@ impl Db {
     pub fn new(params: ConnectParams, config: &DatabaseConfig) -> Self {
         let setup_params = params.clone();
         let mut manager_config = ManagerConfig::default();
-        manager_config.custom_setup = Box::new(move |_url: &str| -> BoxFuture<'_, ConnectionResult<AsyncPgConnection>> {
-            let params = setup_params.clone();
-            async move { params.connect().await }.boxed()
-        });
+        manager_config.custom_setup = Box::new(
+            move |_url: &str| -> BoxFuture<'_, ConnectionResult<AsyncPgConnection>> {
+                let params = setup_params.clone();
+                async move { params.connect().await }.boxed()
+            },
+        );
         let manager = Manager::new_with_config(String::new(), manager_config);
         let pool = bb8::Pool::builder()
             .max_size(config.max_size)
@@ -167,7 +176,10 @@ impl Db {
     pub async fn is_reachable(&self) -> bool {
         use diesel_async::RunQueryDsl;
         match self.get().await {
-            Ok(mut conn) => diesel::sql_query("SELECT 1").execute(&mut *conn).await.is_ok(),
+            Ok(mut conn) => diesel::sql_query("SELECT 1")
+                .execute(&mut *conn)
+                .await
+                .is_ok(),
             Err(_) => false,
         }
     }
@@ -187,7 +199,14 @@ mod tests {
             ("::1", "::1", 5432),
         ];
         for (text, host, port) in cases {
-            assert_eq!(HostAddr::parse(text, 5432).unwrap(), HostAddr { host: host.into(), port }, "{text}");
+            assert_eq!(
+                HostAddr::parse(text, 5432).unwrap(),
+                HostAddr {
+                    host: host.into(),
+                    port
+                },
+                "{text}"
+            );
         }
         for bad in ["", "db1:x", "db1:99999", "a b"] {
             assert!(HostAddr::parse(bad, 5432).is_err(), "{bad}");

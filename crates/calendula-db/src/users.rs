@@ -70,13 +70,22 @@ impl UserRow {
     }
 
     pub fn brief(&self) -> User {
-        User { login: self.login.clone(), name: Name { first: self.first_name.clone(), last: self.last_name.clone() } }
+        User {
+            login: self.login.clone(),
+            name: Name {
+                first: self.first_name.clone(),
+                last: self.last_name.clone(),
+            },
+        }
     }
 
     pub fn full(&self) -> UserFull {
         UserFull {
             login: self.login.clone(),
-            name: Name { first: self.first_name.clone(), last: self.last_name.clone() },
+            name: Name {
+                first: self.first_name.clone(),
+                last: self.last_name.clone(),
+            },
             work_days: self.work_days(),
             timezone: self.timezone.clone(),
             contacts: Contacts {
@@ -90,7 +99,12 @@ impl UserRow {
 }
 
 /// Inserts a validated user; a taken login is a 409.
-pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser, timezone: &str, password_hash: Option<&str>) -> ApiResult<UserRow> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    user: &NewUser,
+    timezone: &str,
+    password_hash: Option<&str>,
+) -> ApiResult<UserRow> {
     let work = user.work_days.as_ref();
     let row = InsertUser {
         login: &user.login,
@@ -120,25 +134,50 @@ pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser, timezone: &str
         })
 }
 
-pub async fn find_by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Option<UserRow>> {
-    Ok(users::table.filter(users::login.eq(login)).select(UserRow::as_select()).first(conn).await.optional()?)
+pub async fn find_by_login(
+    conn: &mut AsyncPgConnection,
+    login: &str,
+) -> ApiResult<Option<UserRow>> {
+    Ok(users::table
+        .filter(users::login.eq(login))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// The user named in a path, or 404.
 pub async fn get_by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<UserRow> {
-    find_by_login(conn, login).await?.ok_or_else(|| ApiError::not_found(format!("no user {login:?}")))
+    find_by_login(conn, login)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {login:?}")))
 }
 
-pub async fn find_by_logins(conn: &mut AsyncPgConnection, logins: &[String]) -> ApiResult<Vec<UserRow>> {
-    Ok(users::table.filter(users::login.eq_any(logins)).select(UserRow::as_select()).load(conn).await?)
+pub async fn find_by_logins(
+    conn: &mut AsyncPgConnection,
+    logins: &[String],
+) -> ApiResult<Vec<UserRow>> {
+    Ok(users::table
+        .filter(users::login.eq_any(logins))
+        .select(UserRow::as_select())
+        .load(conn)
+        .await?)
 }
 
 pub async fn find_by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> ApiResult<Vec<UserRow>> {
-    Ok(users::table.filter(users::id.eq_any(ids)).select(UserRow::as_select()).load(conn).await?)
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// All of `logins` as rows in the same order, or a 422 listing those that name no user.
-pub async fn resolve_logins(conn: &mut AsyncPgConnection, field: &str, logins: &[String]) -> ApiResult<Vec<UserRow>> {
+pub async fn resolve_logins(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    logins: &[String],
+) -> ApiResult<Vec<UserRow>> {
     let rows = find_by_logins(conn, logins).await?;
     let mut unknown = Vec::new();
     let mut ordered = Vec::with_capacity(logins.len());

@@ -92,7 +92,9 @@ impl PgBinaries {
         text.split_whitespace()
             .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
             .map(str::to_string)
-            .ok_or_else(|| LaunchError::Setup(format!("cannot parse `postgres --version` output: {text}")))
+            .ok_or_else(|| {
+                LaunchError::Setup(format!("cannot parse `postgres --version` output: {text}"))
+            })
     }
 
     /// The major version (`15` for `"15.18"`).
@@ -111,8 +113,14 @@ pub(crate) fn locate_in(candidates: &[Candidate]) -> Result<PgBinaries, LaunchEr
     for c in candidates {
         let missing = c.missing();
         if missing.is_empty() {
-            log::debug!("using PostgreSQL binaries in {} ({})", c.dir.display(), c.origin);
-            return Ok(PgBinaries { bindir: c.dir.clone() });
+            log::debug!(
+                "using PostgreSQL binaries in {} ({})",
+                c.dir.display(),
+                c.origin
+            );
+            return Ok(PgBinaries {
+                bindir: c.dir.clone(),
+            });
         }
         let _ = write!(
             tried,
@@ -140,7 +148,10 @@ pub(crate) fn locate_in(candidates: &[Candidate]) -> Result<PgBinaries, LaunchEr
 /// The default search order (see [`PgBinaries::locate`]).
 pub(crate) fn default_candidates() -> Vec<Candidate> {
     if let Some(dir) = std::env::var_os(PG_BINDIR_ENV).filter(|v| !v.is_empty()) {
-        return vec![Candidate::new(format!("{PG_BINDIR_ENV} environment variable"), dir)];
+        return vec![Candidate::new(
+            format!("{PG_BINDIR_ENV} environment variable"),
+            dir,
+        )];
     }
     let mut out = Vec::new();
     if let Some(dir) = pg_config_bindir() {
@@ -154,7 +165,10 @@ pub(crate) fn default_candidates() -> Vec<Candidate> {
             out.push(Candidate::new("installed version", dir.join(suffix)));
         }
     }
-    out.push(Candidate::new("default source install", "/usr/local/pgsql/bin"));
+    out.push(Candidate::new(
+        "default source install",
+        "/usr/local/pgsql/bin",
+    ));
     // Keep only candidates that exist, except that pg_config's is worth reporting.
     out.retain(|c| c.dir.is_dir() || c.origin.starts_with("pg_config"));
     out.dedup_by(|a, b| a.dir == b.dir);

@@ -99,10 +99,15 @@ impl Cluster {
     /// deleted).
     pub fn start_with(bins: PgBinaries, opts: ClusterOptions) -> Result<Cluster, LaunchError> {
         if opts.user.is_empty() || opts.dbname.is_empty() {
-            return Err(LaunchError::Setup("cluster user and dbname must not be empty".into()));
+            return Err(LaunchError::Setup(
+                "cluster user and dbname must not be empty".into(),
+            ));
         }
         if [&opts.user, &opts.dbname].iter().any(|s| s.contains('\0'))
-            || opts.password.as_deref().is_some_and(|p| p.contains(['\0', '\n']))
+            || opts
+                .password
+                .as_deref()
+                .is_some_and(|p| p.contains(['\0', '\n']))
         {
             return Err(LaunchError::Setup(
                 "cluster user, dbname and password must not contain NUL bytes or newlines".into(),
@@ -347,7 +352,9 @@ impl Cluster {
             }
         }
         let Some(primary) = primary else {
-            return Err(LaunchError::Setup("wait_for_replicas: no running primary".into()));
+            return Err(LaunchError::Setup(
+                "wait_for_replicas: no running primary".into(),
+            ));
         };
         let lsn = primary.psql("postgres", "SELECT pg_current_wal_lsn()")?;
         let sql = format!(
@@ -447,7 +454,9 @@ pub fn free_port() -> Result<u16, LaunchError> {
             return Ok(port);
         }
     }
-    Err(LaunchError::Setup("could not find a free TCP port on 127.0.0.1".into()))
+    Err(LaunchError::Setup(
+        "could not find a free TCP port on 127.0.0.1".into(),
+    ))
 }
 
 /// Removes `<tmp>/calendula-pg-<pid>-...` directories of dead processes (once per
@@ -495,7 +504,10 @@ fn stop_orphan(data_dir: &Path) {
     let is_postgres = os::process_cmdline(pid)
         .is_some_and(|c| c.contains("postgres") || c.contains("postmaster"));
     if os::process_alive(pid) && is_postgres {
-        log::warn!("stopping orphaned PostgreSQL server {pid} on {}", data_dir.display());
+        log::warn!(
+            "stopping orphaned PostgreSQL server {pid} on {}",
+            data_dir.display()
+        );
         let _ = os::send_signal(pid, libc::SIGQUIT);
         let _ = wait_until(Duration::from_secs(10), || !os::process_alive(pid));
     }

@@ -116,7 +116,11 @@ impl Instance {
     /// `postgres://user[:password]@127.0.0.1:port/dbname`, percent-encoded.
     pub fn url(&self, user: &str, password: Option<&str>, dbname: &str) -> String {
         let auth = match password {
-            Some(pw) => format!("{}:{}", conf::percent_encode(user), conf::percent_encode(pw)),
+            Some(pw) => format!(
+                "{}:{}",
+                conf::percent_encode(user),
+                conf::percent_encode(pw)
+            ),
             None => conf::percent_encode(user),
         };
         format!(
@@ -192,8 +196,9 @@ impl Instance {
         if let Some(pid) = self.pid_from_file().filter(|p| os::process_alive(*p)) {
             os::send_signal(pid, libc::SIGKILL)
                 .map_err(|e| LaunchError::io(format!("kill -9 {pid}"), e))?;
-            wait_until(Duration::from_secs(10), || !os::process_alive(pid))
-                .map_err(|_| timeout(format!("postmaster {pid} to die"), Duration::from_secs(10)))?;
+            wait_until(Duration::from_secs(10), || !os::process_alive(pid)).map_err(|_| {
+                timeout(format!("postmaster {pid} to die"), Duration::from_secs(10))
+            })?;
         }
         Ok(())
     }
@@ -222,7 +227,10 @@ impl Instance {
 
     /// `SELECT pg_is_in_recovery()`.
     pub fn is_in_recovery(&self) -> Result<bool, LaunchError> {
-        match self.psql("postgres", "SELECT pg_is_in_recovery()")?.as_str() {
+        match self
+            .psql("postgres", "SELECT pg_is_in_recovery()")?
+            .as_str()
+        {
             "t" => Ok(true),
             "f" => Ok(false),
             other => Err(LaunchError::Setup(format!(
@@ -309,7 +317,10 @@ impl Instance {
         match fs::remove_dir_all(&self.data_dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(LaunchError::io(format!("removing {}", self.data_dir.display()), e)),
+            Err(e) => Err(LaunchError::io(
+                format!("removing {}", self.data_dir.display()),
+                e,
+            )),
         }
     }
 
@@ -322,8 +333,9 @@ impl Instance {
 
     /// Checks that the data directory was made by the same major version as the binaries.
     pub(crate) fn check_version(&self, major: u32) -> Result<(), LaunchError> {
-        let found = fs::read_to_string(self.data_dir.join("PG_VERSION"))
-            .map_err(|e| LaunchError::io(format!("reading {}/PG_VERSION", self.data_dir.display()), e))?;
+        let found = fs::read_to_string(self.data_dir.join("PG_VERSION")).map_err(|e| {
+            LaunchError::io(format!("reading {}/PG_VERSION", self.data_dir.display()), e)
+        })?;
         let found = found.trim();
         if found == major.to_string() {
             return Ok(());
@@ -364,7 +376,11 @@ impl Instance {
 
     /// Copies `upstream_conninfo`'s server into a fresh data directory and marks it a standby.
     pub(crate) fn basebackup(&self, upstream_conninfo: &str) -> Result<(), LaunchError> {
-        log::info!("{}: pg_basebackup into {}", self.name, self.data_dir.display());
+        log::info!(
+            "{}: pg_basebackup into {}",
+            self.name,
+            self.data_dir.display()
+        );
         self.remove_data()?;
         let mut cmd = self
             .ctx
@@ -393,8 +409,12 @@ impl Instance {
                 .append(true)
                 .open(&main_conf)
                 .map_err(|e| LaunchError::io(format!("opening {}", main_conf.display()), e))?;
-            writeln!(f, "\n# Added by calendula-pg: its managed settings.\n{}", conf::INCLUDE_LINE)
-                .map_err(|e| LaunchError::io(format!("writing {}", main_conf.display()), e))?;
+            writeln!(
+                f,
+                "\n# Added by calendula-pg: its managed settings.\n{}",
+                conf::INCLUDE_LINE
+            )
+            .map_err(|e| LaunchError::io(format!("writing {}", main_conf.display()), e))?;
         }
         let settings = conf::postgresql_conf(&ConfParams {
             name: &self.name,
@@ -404,7 +424,11 @@ impl Instance {
             wal_keep: self.ctx.wal_keep,
             primary_conninfo: self.primary_conninfo.as_deref(),
         });
-        write_private_file(&self.data_dir.join(conf::MANAGED_CONF), &settings, self.ctx.run_as)?;
+        write_private_file(
+            &self.data_dir.join(conf::MANAGED_CONF),
+            &settings,
+            self.ctx.run_as,
+        )?;
         write_private_file(
             &self.data_dir.join("pg_hba.conf"),
             &conf::pg_hba(self.ctx.password.is_some()),
@@ -412,7 +436,8 @@ impl Instance {
         )
     }
 
-    /// When a postmaster not started by this object still runs on the data directory
+    /// Must not be called while this object runs the server (callers check; it does not
+    /// lock). When a postmaster not started by this object still runs on the data directory
     /// (an earlier run of ours that died without stopping it), stops it (fast); removes
     /// lock files left by dead processes (PostgreSQL handles those itself, except when the
     /// dead process is an unreaped zombie, which happens in containers whose PID 1 does
@@ -420,8 +445,7 @@ impl Instance {
     pub(crate) fn clear_stale_server(&self) -> Result<(), LaunchError> {
         let pidfile = self.data_dir.join("postmaster.pid");
         if let Some(pid) = self.pid_from_file() {
-            let ours = self.pid() == Some(pid);
-            if !ours && os::process_alive(pid) {
+            if os::process_alive(pid) {
                 let looks_like_postgres = os::process_cmdline(pid)
                     .is_none_or(|c| c.contains("postgres") || c.contains("postmaster"));
                 if looks_like_postgres {
@@ -439,10 +463,16 @@ impl Instance {
                         .arg(&self.data_dir)
                         .args(["-m", "fast", "-w", "-t"])
                         .arg(STOP_TIMEOUT.as_secs().to_string());
-                    os::run(cmd, &format!("pg_ctl stop of the stale server on {}", self.name))?;
+                    os::run(
+                        cmd,
+                        &format!("pg_ctl stop of the stale server on {}", self.name),
+                    )?;
                 }
             }
-            if !ours && pidfile.exists() && self.pid_from_file().is_none_or(|p| !os::process_alive(p)) {
+            if !ours
+                && pidfile.exists()
+                && self.pid_from_file().is_none_or(|p| !os::process_alive(p))
+            {
                 let _ = fs::remove_file(&pidfile);
             }
         }
@@ -500,7 +530,12 @@ impl Instance {
             .create(true)
             .append(true)
             .open(&self.log_file)
-            .map_err(|e| fail(LaunchError::io(format!("opening {}", self.log_file.display()), e)))?;
+            .map_err(|e| {
+                fail(LaunchError::io(
+                    format!("opening {}", self.log_file.display()),
+                    e,
+                ))
+            })?;
         self.ctx.run_as.chown(&self.log_file).map_err(fail)?;
         let log_offset = log.metadata().map(|m| m.len()).unwrap_or(0);
         let log_err = log
@@ -518,9 +553,17 @@ impl Instance {
             .process_group(0);
         let started = Instant::now();
         let child = cmd.spawn().map_err(|e| {
-            fail(LaunchError::io(format!("starting postgres for {}", self.name), e))
+            fail(LaunchError::io(
+                format!("starting postgres for {}", self.name),
+                e,
+            ))
         })?;
-        log::debug!("{}: postmaster pid {} on port {}", self.name, child.id(), self.port);
+        log::debug!(
+            "{}: postmaster pid {} on port {}",
+            self.name,
+            child.id(),
+            self.port
+        );
         *guard = Some(child);
 
         let mut pause = Duration::from_millis(20);
@@ -628,7 +671,11 @@ impl Instance {
             return Ok(());
         };
         let pid = child.id();
-        let how = if signal == libc::SIGINT { "fast" } else { "immediate" };
+        let how = if signal == libc::SIGINT {
+            "fast"
+        } else {
+            "immediate"
+        };
         log::info!("{}: stopping ({how}, pid {pid})", self.name);
         let mut steps = vec![(signal, timeout_after)];
         if signal != libc::SIGQUIT {
@@ -651,9 +698,7 @@ impl Instance {
                         return Ok(());
                     }
                     Ok(None) => {}
-                    Err(e) => {
-                        return Err(LaunchError::io(format!("waiting for {}", self.name), e))
-                    }
+                    Err(e) => return Err(LaunchError::io(format!("waiting for {}", self.name), e)),
                 }
                 if Instant::now() >= deadline {
                     break;
@@ -661,10 +706,18 @@ impl Instance {
                 thread::sleep(Duration::from_millis(10));
             }
         }
-        Err(timeout(format!("{} (pid {pid}) to stop", self.name), timeout_after))
+        Err(timeout(
+            format!("{} (pid {pid}) to stop", self.name),
+            timeout_after,
+        ))
     }
 
-    fn run_psql(&self, conninfo: &str, password: Option<&str>, sql: &str) -> Result<String, LaunchError> {
+    fn run_psql(
+        &self,
+        conninfo: &str,
+        password: Option<&str>,
+        sql: &str,
+    ) -> Result<String, LaunchError> {
         let mut cmd = self
             .ctx
             .run_as
@@ -750,7 +803,8 @@ fn socket_dir_for(dir: &Path) -> (PathBuf, bool) {
 
 /// Writes a 0600 file owned by the PostgreSQL user.
 fn write_private_file(path: &Path, contents: &str, run_as: RunAs) -> Result<(), LaunchError> {
-    fs::write(path, contents).map_err(|e| LaunchError::io(format!("writing {}", path.display()), e))?;
+    fs::write(path, contents)
+        .map_err(|e| LaunchError::io(format!("writing {}", path.display()), e))?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o600))
         .map_err(|e| LaunchError::io(format!("chmod {}", path.display()), e))?;
     run_as.chown(path)

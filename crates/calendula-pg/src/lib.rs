@@ -23,6 +23,7 @@ mod conf;
 mod error;
 mod instance;
 mod os;
+mod reaper;
 
 pub use bins::{PgBinaries, PG_BINDIR_ENV, REQUIRED_PROGRAMS};
 pub use cluster::{free_port, Cluster, ClusterOptions, KEEP_TEMP_ENV};

@@ -181,7 +181,8 @@ impl RunAs {
 pub(crate) fn create_private_dir(dir: &Path) -> Result<bool, LaunchError> {
     let existed = dir.is_dir();
     if !existed {
-        fs::create_dir_all(dir).map_err(|e| LaunchError::io(format!("creating {}", dir.display()), e))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| LaunchError::io(format!("creating {}", dir.display()), e))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(|e| LaunchError::io(format!("chmod 0700 {}", dir.display()), e))?;
     }
@@ -224,7 +225,10 @@ mod tests {
     fn own_process_is_alive_and_bogus_pid_is_not() {
         assert!(process_alive(std::process::id()));
         assert!(!process_alive(u32::MAX));
-        assert!(send_signal(0, 0).is_err(), "pid 0 (a process group) must be refused");
+        assert!(
+            send_signal(0, 0).is_err(),
+            "pid 0 (a process group) must be refused"
+        );
     }
 
     #[test]

@@ -53,7 +53,10 @@ fn temporary_primary_and_replica_replicate_and_tear_down() {
     assert_eq!(primary.host(), "127.0.0.1");
     assert_eq!(
         cluster.url(0),
-        format!("postgres://calendula@127.0.0.1:{}/calendula", primary.port())
+        format!(
+            "postgres://calendula@127.0.0.1:{}/calendula",
+            primary.port()
+        )
     );
     // psql: several statements, several columns.
     let out = primary
@@ -63,7 +66,12 @@ fn temporary_primary_and_replica_replicate_and_tear_down() {
         )
         .unwrap();
     assert_eq!(out, "1|hello");
-    eventually(replica, "calendula", "SELECT note FROM t WHERE id = 1", "hello");
+    eventually(
+        replica,
+        "calendula",
+        "SELECT note FROM t WHERE id = 1",
+        "hello",
+    );
     // A standby refuses writes.
     let err = replica
         .psql("calendula", "INSERT INTO t VALUES (2, 'no')")
@@ -78,7 +86,11 @@ fn temporary_primary_and_replica_replicate_and_tear_down() {
     );
     cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
 
-    let pids: Vec<u32> = cluster.instances().iter().map(|i| i.pid().unwrap()).collect();
+    let pids: Vec<u32> = cluster
+        .instances()
+        .iter()
+        .map(|i| i.pid().unwrap())
+        .collect();
     let dir = cluster.dir().to_path_buf();
     assert!(dir.join("primary/data/PG_VERSION").is_file());
     assert!(dir.join("replica-1/data/standby.signal").is_file());
@@ -116,14 +128,20 @@ fn startup_timings() {
 fn reuse_keeps_data(dir: &Path) {
     let mut cluster = Cluster::start(opts(dir.to_path_buf(), 1)).unwrap();
     let p = cluster.primary();
-    p.psql("calendula", "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')")
-        .unwrap();
+    p.psql(
+        "calendula",
+        "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')",
+    )
+    .unwrap();
     let first_port = p.port();
     cluster.stop().unwrap();
     cluster.stop().unwrap(); // idempotent
     assert!(!cluster.primary().is_running());
     drop(cluster);
-    assert!(dir.join("primary/data/PG_VERSION").is_file(), "data must be kept");
+    assert!(
+        dir.join("primary/data/PG_VERSION").is_file(),
+        "data must be kept"
+    );
 
     let cluster = Cluster::start(ClusterOptions {
         port: Some(first_port), // the server's fixed-port case
@@ -132,13 +150,24 @@ fn reuse_keeps_data(dir: &Path) {
     .unwrap();
     assert_eq!(cluster.primary().port(), first_port);
     assert_eq!(
-        cluster.primary().psql("calendula", "SELECT v FROM kept").unwrap(),
+        cluster
+            .primary()
+            .psql("calendula", "SELECT v FROM kept")
+            .unwrap(),
         "still here"
     );
-    eventually(&cluster.replicas()[0], "calendula", "SELECT v FROM kept", "still here");
+    eventually(
+        &cluster.replicas()[0],
+        "calendula",
+        "SELECT v FROM kept",
+        "still here",
+    );
     drop(cluster); // keep_on_drop: clean stop
     assert!(dir.join("primary/data/PG_VERSION").is_file());
-    assert!(!dir.join("primary/data/postmaster.pid").exists(), "clean stop removes the pid file");
+    assert!(
+        !dir.join("primary/data/postmaster.pid").exists(),
+        "clean stop removes the pid file"
+    );
 }
 
 #[test]
@@ -162,7 +191,10 @@ fn leftover_server_of_a_dead_run_is_stopped_and_data_reused() {
     let cluster = Cluster::start(opts(dir.clone(), 0)).unwrap();
     cluster
         .primary()
-        .psql("calendula", "CREATE TABLE x (v int); INSERT INTO x VALUES (42)")
+        .psql(
+            "calendula",
+            "CREATE TABLE x (v int); INSERT INTO x VALUES (42)",
+        )
         .unwrap();
     let old_pid = cluster.primary().pid().unwrap();
     // Simulate a crash of the owning process: nobody stops the server.
@@ -170,8 +202,17 @@ fn leftover_server_of_a_dead_run_is_stopped_and_data_reused() {
     assert!(process_alive(old_pid));
 
     let cluster = Cluster::start(opts(dir.clone(), 0)).unwrap();
-    assert!(!process_alive(old_pid), "the leftover server must have been stopped");
-    assert_eq!(cluster.primary().psql("calendula", "SELECT v FROM x").unwrap(), "42");
+    assert!(
+        !process_alive(old_pid),
+        "the leftover server must have been stopped"
+    );
+    assert_eq!(
+        cluster
+            .primary()
+            .psql("calendula", "SELECT v FROM x")
+            .unwrap(),
+        "42"
+    );
 }
 
 #[test]
@@ -185,11 +226,19 @@ fn password_mode() {
     })
     .unwrap();
     let url = cluster.url(0);
-    assert!(url.starts_with("postgres://calendula:s3cr%27et%20pw%40%3A%2F@127.0.0.1:"), "{url}");
+    assert!(
+        url.starts_with("postgres://calendula:s3cr%27et%20pw%40%3A%2F@127.0.0.1:"),
+        "{url}"
+    );
     for inst in cluster.instances() {
         assert_eq!(
-            inst.psql_tcp("calendula", Some(password), "calendula", "SELECT current_user")
-                .unwrap(),
+            inst.psql_tcp(
+                "calendula",
+                Some(password),
+                "calendula",
+                "SELECT current_user"
+            )
+            .unwrap(),
             "calendula"
         );
         let wrong = inst
@@ -197,17 +246,25 @@ fn password_mode() {
             .unwrap_err()
             .to_string();
         assert!(wrong.contains("password authentication failed"), "{wrong}");
-        assert!(inst.psql_tcp("calendula", None, "calendula", "SELECT 1").is_err());
+        assert!(inst
+            .psql_tcp("calendula", None, "calendula", "SELECT 1")
+            .is_err());
     }
     // Replication works in password mode (it uses the private unix socket).
     cluster
         .primary()
-        .psql("calendula", "CREATE TABLE p (v int); INSERT INTO p VALUES (7)")
+        .psql(
+            "calendula",
+            "CREATE TABLE p (v int); INSERT INTO p VALUES (7)",
+        )
         .unwrap();
     eventually(&cluster.replicas()[0], "calendula", "SELECT v FROM p", "7");
     let dir = cluster.dir().to_path_buf();
     drop(cluster);
-    assert!(!dir.join("primary").exists(), "keep_on_drop=false removes the instances");
+    assert!(
+        !dir.join("primary").exists(),
+        "keep_on_drop=false removes the instances"
+    );
 }
 
 #[test]
@@ -223,9 +280,12 @@ fn password_is_updated_on_reuse() {
     drop(start("first"));
     let cluster = start("second");
     let p = cluster.primary();
-    assert!(p.psql_tcp("calendula", Some("first"), "calendula", "SELECT 1").is_err());
+    assert!(p
+        .psql_tcp("calendula", Some("first"), "calendula", "SELECT 1")
+        .is_err());
     assert_eq!(
-        p.psql_tcp("calendula", Some("second"), "calendula", "SELECT 1").unwrap(),
+        p.psql_tcp("calendula", Some("second"), "calendula", "SELECT 1")
+            .unwrap(),
         "1"
     );
 }
@@ -248,14 +308,26 @@ fn kill_restart_promote_and_rebuild_old_primary() {
     assert!(cluster.primary().psql(db, "SELECT 1").is_err());
     cluster.primary().start().unwrap();
     assert_eq!(cluster.primary().port(), port);
-    assert_eq!(cluster.primary().psql(db, "SELECT count(*) FROM f").unwrap(), "1");
+    assert_eq!(
+        cluster
+            .primary()
+            .psql(db, "SELECT count(*) FROM f")
+            .unwrap(),
+        "1"
+    );
     // The replica reconnects to the restarted primary.
-    cluster.primary().psql(db, "INSERT INTO f VALUES (2)").unwrap();
+    cluster
+        .primary()
+        .psql(db, "INSERT INTO f VALUES (2)")
+        .unwrap();
     eventually(&cluster.replicas()[0], db, "SELECT count(*) FROM f", "2");
 
     // Kill a replica and bring it back too.
     cluster.replicas()[0].kill().unwrap();
-    cluster.primary().psql(db, "INSERT INTO f VALUES (3)").unwrap();
+    cluster
+        .primary()
+        .psql(db, "INSERT INTO f VALUES (3)")
+        .unwrap();
     cluster.replicas()[0].start().unwrap();
     eventually(&cluster.replicas()[0], db, "SELECT count(*) FROM f", "3");
 
@@ -274,7 +346,9 @@ fn kill_restart_promote_and_rebuild_old_primary() {
     assert_eq!(old.port(), port, "a rebuilt instance keeps its port");
     assert!(old.is_in_recovery().unwrap());
     assert_eq!(old.psql(db, "SELECT count(*) FROM f").unwrap(), "4");
-    cluster.replicas()[0].psql(db, "INSERT INTO f VALUES (5)").unwrap();
+    cluster.replicas()[0]
+        .psql(db, "INSERT INTO f VALUES (5)")
+        .unwrap();
     eventually(old, db, "SELECT max(v) FROM f", "5");
     let err = old.psql(db, "INSERT INTO f VALUES (6)").unwrap_err();
     assert!(err.to_string().contains("read-only"), "{err}");
@@ -336,7 +410,10 @@ fn unreachable_directory_is_a_clear_error_when_root() {
     let err = Cluster::start(opts(tmp.path().join("pg"), 0)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, LaunchError::Setup(_)), "{msg}");
-    assert!(msg.contains("postgres") && msg.contains("searchable"), "{msg}");
+    assert!(
+        msg.contains("postgres") && msg.contains("searchable"),
+        "{msg}"
+    );
 }
 
 fn is_root() -> bool {

@@ -23,7 +23,12 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { enabled: true, enforce: false, session_ttl: HumanDuration::from_secs(30 * 86_400), require_passwords: false }
+        Self {
+            enabled: true,
+            enforce: false,
+            session_ttl: HumanDuration::from_secs(30 * 86_400),
+            require_passwords: false,
+        }
     }
 }
 

@@ -36,7 +36,9 @@ impl Default for NotificatorConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Sms,
@@ -92,20 +94,53 @@ impl NotificatorConfig {
                 problems.push(ConfigProblem::new(path, message));
             }
         };
-        check(self.poll_interval.get().as_millis() >= 10, "poll_interval", "expected at least 10ms");
-        check((1..=100_000).contains(&self.batch_size), "batch_size", "expected an integer between 1 and 100000");
-        check((1..=100).contains(&self.max_attempts), "max_attempts", "expected an integer between 1 and 100");
-        check(!self.max_lateness.get().is_zero(), "max_lateness", "expected a duration > 0");
+        check(
+            self.poll_interval.get().as_millis() >= 10,
+            "poll_interval",
+            "expected at least 10ms",
+        );
+        check(
+            (1..=100_000).contains(&self.batch_size),
+            "batch_size",
+            "expected an integer between 1 and 100000",
+        );
+        check(
+            (1..=100).contains(&self.max_attempts),
+            "max_attempts",
+            "expected an integer between 1 and 100",
+        );
+        check(
+            !self.max_lateness.get().is_zero(),
+            "max_lateness",
+            "expected a duration > 0",
+        );
         for (channel, sender) in &self.channels {
-            let key = serde_json::to_value(channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let key = serde_json::to_value(channel)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             match sender {
-                ChannelConfig::Webhook { url } => check(is_http_url(url), &format!("channels.{key}.url"), "expected an http(s) URL"),
-                ChannelConfig::Telegram { api_base, .. } => {
-                    check(is_http_url(api_base), &format!("channels.{key}.api_base"), "expected an http(s) URL")
-                }
+                ChannelConfig::Webhook { url } => check(
+                    is_http_url(url),
+                    &format!("channels.{key}.url"),
+                    "expected an http(s) URL",
+                ),
+                ChannelConfig::Telegram { api_base, .. } => check(
+                    is_http_url(api_base),
+                    &format!("channels.{key}.api_base"),
+                    "expected an http(s) URL",
+                ),
                 ChannelConfig::Smtp { host, from, .. } => {
-                    check(!host.is_empty(), &format!("channels.{key}.host"), "expected a host name");
-                    check(from.contains('@'), &format!("channels.{key}.from"), "expected an email address");
+                    check(
+                        !host.is_empty(),
+                        &format!("channels.{key}.host"),
+                        "expected a host name",
+                    );
+                    check(
+                        from.contains('@'),
+                        &format!("channels.{key}.from"),
+                        "expected an email address",
+                    );
                 }
                 ChannelConfig::Log => {}
             }

@@ -20,7 +20,12 @@ pub enum InputDateTime {
 }
 
 /// Wall-time forms accepted without an offset.
-const NAIVE_FORMATS: [&str; 4] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"];
+const NAIVE_FORMATS: [&str; 4] = [
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+];
 
 impl InputDateTime {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -70,10 +75,16 @@ impl JsonSchema for InputDateTime {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let mut schema = SchemaObject { instance_type: Some(InstanceType::String.into()), ..Default::default() };
+        let mut schema = SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            ..Default::default()
+        };
         schema.metadata().description =
             Some("RFC 3339 datetime; without an offset it is wall time in the event's (or user's) time zone.".into());
-        schema.metadata().examples = vec!["2026-03-02T09:00:00+01:00".into(), "2026-03-02T09:00:00".into()];
+        schema.metadata().examples = vec![
+            "2026-03-02T09:00:00+01:00".into(),
+            "2026-03-02T09:00:00".into(),
+        ];
         schema.into()
     }
 }
@@ -90,22 +101,40 @@ mod tests {
     #[test]
     fn naive_input_is_wall_time_in_the_zone() {
         let t = InputDateTime::parse("2026-07-01T09:00:00").unwrap();
-        assert_eq!(t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(), "2026-07-01T07:00:00+00:00");
+        assert_eq!(
+            t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(),
+            "2026-07-01T07:00:00+00:00"
+        );
         let t = InputDateTime::parse("2026-07-01 09:00").unwrap();
-        assert_eq!(t.resolve(chrono_tz::UTC).to_rfc3339(), "2026-07-01T09:00:00+00:00");
+        assert_eq!(
+            t.resolve(chrono_tz::UTC).to_rfc3339(),
+            "2026-07-01T09:00:00+00:00"
+        );
     }
 
     #[test]
     fn offset_input_is_an_instant() {
         let t = InputDateTime::parse("2026-07-01T09:00:00-04:00").unwrap();
-        assert_eq!(t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(), "2026-07-01T13:00:00+00:00");
+        assert_eq!(
+            t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(),
+            "2026-07-01T13:00:00+00:00"
+        );
         let t = InputDateTime::parse("2026-07-01T09:00:00Z").unwrap();
-        assert_eq!(t.resolve(chrono_tz::Asia::Tokyo).to_rfc3339(), "2026-07-01T09:00:00+00:00");
+        assert_eq!(
+            t.resolve(chrono_tz::Asia::Tokyo).to_rfc3339(),
+            "2026-07-01T09:00:00+00:00"
+        );
     }
 
     #[test]
     fn garbage_is_rejected() {
-        for text in ["", "yesterday", "2026-13-01T00:00:00", "2026-02-30T10:00:00", "1700000000"] {
+        for text in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00",
+            "2026-02-30T10:00:00",
+            "1700000000",
+        ] {
             assert!(InputDateTime::parse(text).is_err(), "{text}");
         }
     }
@@ -113,6 +142,9 @@ mod tests {
     #[test]
     fn output_carries_the_zone_offset() {
         let t = "2026-07-01T07:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(output_time(t, chrono_tz::Europe::Berlin).to_rfc3339(), "2026-07-01T09:00:00+02:00");
+        assert_eq!(
+            output_time(t, chrono_tz::Europe::Berlin).to_rfc3339(),
+            "2026-07-01T09:00:00+02:00"
+        );
     }
 }

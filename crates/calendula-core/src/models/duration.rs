@@ -16,25 +16,40 @@ const EXPECTED: &str = "a duration: seconds, \"HH:MM[:SS]\" or ISO 8601 like \"P
 impl InputDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let parsed = if text.starts_with('P') || text.starts_with('p') { iso8601(text) } else { clock(text) };
-        parsed.map(Self).ok_or_else(|| format!("invalid duration {text:?}, expected {EXPECTED}"))
+        let parsed = if text.starts_with('P') || text.starts_with('p') {
+            iso8601(text)
+        } else {
+            clock(text)
+        };
+        parsed
+            .map(Self)
+            .ok_or_else(|| format!("invalid duration {text:?}, expected {EXPECTED}"))
     }
 
     fn from_seconds(seconds: f64) -> Result<Self, String> {
         if !seconds.is_finite() || seconds.abs() > 1e12 {
             return Err(format!("invalid duration {seconds}, expected {EXPECTED}"));
         }
-        Ok(Self(Duration::milliseconds((seconds * 1000.0).round() as i64)))
+        Ok(Self(Duration::milliseconds(
+            (seconds * 1000.0).round() as i64
+        )))
     }
 }
 
 /// `HH:MM` or `HH:MM:SS` (hours may exceed 23).
 fn clock(text: &str) -> Option<Duration> {
     let parts: Vec<&str> = text.split(':').collect();
-    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
-    let numbers: Vec<i64> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let numbers: Vec<i64> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let (hours, minutes, seconds) = (numbers[0], numbers[1], numbers.get(2).copied().unwrap_or(0));
     if minutes > 59 || seconds > 59 || hours > 1_000_000 {
         return None;
@@ -53,7 +68,13 @@ fn iso8601(text: &str) -> Option<Duration> {
     };
     let mut total = 0.0;
     let mut any = false;
-    for (part, units) in [(date, &[('W', 604_800.0), ('D', 86_400.0)][..]), (time.unwrap_or(""), &[('H', 3600.0), ('M', 60.0), ('S', 1.0)][..])] {
+    for (part, units) in [
+        (date, &[('W', 604_800.0), ('D', 86_400.0)][..]),
+        (
+            time.unwrap_or(""),
+            &[('H', 3600.0), ('M', 60.0), ('S', 1.0)][..],
+        ),
+    ] {
         let mut rest = part;
         for (unit, seconds) in units {
             if let Some(index) = rest.find(*unit) {
@@ -76,7 +97,10 @@ fn iso8601(text: &str) -> Option<Duration> {
 impl<'de> Deserialize<'de> for InputDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged, expecting = "a duration: seconds, \"HH:MM[:SS]\" or ISO 8601 like \"PT1H30M\"")]
+        #[serde(
+            untagged,
+            expecting = "a duration: seconds, \"HH:MM[:SS]\" or ISO 8601 like \"PT1H30M\""
+        )]
         enum Raw {
             Seconds(f64),
             Text(String),
@@ -100,10 +124,15 @@ impl JsonSchema for InputDuration {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let mut schema = SchemaObject {
-            instance_type: Some(SingleOrVec::Vec(vec![InstanceType::Number, InstanceType::String])),
+            instance_type: Some(SingleOrVec::Vec(vec![
+                InstanceType::Number,
+                InstanceType::String,
+            ])),
             ..Default::default()
         };
-        schema.metadata().description = Some(format!("Seconds, \"HH:MM[:SS]\", or ISO 8601 (\"PT1H30M\")."));
+        schema.metadata().description = Some(format!(
+            "Seconds, \"HH:MM[:SS]\", or ISO 8601 (\"PT1H30M\")."
+        ));
         schema.metadata().examples = vec![3600.into(), "01:00".into(), "PT1H".into()];
         schema.into()
     }
@@ -114,7 +143,10 @@ mod tests {
     use super::*;
 
     fn seconds(json: &str) -> i64 {
-        serde_json::from_str::<InputDuration>(json).unwrap().0.num_seconds()
+        serde_json::from_str::<InputDuration>(json)
+            .unwrap()
+            .0
+            .num_seconds()
     }
 
     #[test]
@@ -131,7 +163,19 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in [r#""""#, r#""1h""#, r#""PT""#, r#""P""#, r#""PT1X""#, r#""01:60""#, r#""1:2:3:4""#, r#""P1M""#, "true", "null", "1e300"] {
+        for bad in [
+            r#""""#,
+            r#""1h""#,
+            r#""PT""#,
+            r#""P""#,
+            r#""PT1X""#,
+            r#""01:60""#,
+            r#""1:2:3:4""#,
+            r#""P1M""#,
+            "true",
+            "null",
+            "1e300",
+        ] {
             assert!(serde_json::from_str::<InputDuration>(bad).is_err(), "{bad}");
         }
     }

@@ -29,11 +29,15 @@ impl Decision {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Yes, Self::Maybe, Self::No, Self::Undecided].into_iter().find(|d| d.as_str() == text)
+        [Self::Yes, Self::Maybe, Self::No, Self::Undecided]
+            .into_iter()
+            .find(|d| d.as_str() == text)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Sms,
@@ -43,7 +47,12 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 4] = [Channel::Sms, Channel::Email, Channel::Telegram, Channel::Slack];
+    pub const ALL: [Channel; 4] = [
+        Channel::Sms,
+        Channel::Email,
+        Channel::Telegram,
+        Channel::Slack,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

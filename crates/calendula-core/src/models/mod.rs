@@ -12,8 +12,8 @@ mod user;
 pub use datetime::{output_time, InputDateTime};
 pub use duration::InputDuration;
 pub use event::{
-    Channel, Decision, Event, LoginRef, NewEvent, NewParticipant, Notification, NotificationInput, Participant,
-    Repetition, RepetitionInput,
+    Channel, Decision, Event, LoginRef, NewEvent, NewParticipant, Notification, NotificationInput,
+    Participant, Repetition, RepetitionInput,
 };
 pub use funcs::{FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime, TimeSpan, UserFreeBusy};
 pub use time::{EDay, Time};

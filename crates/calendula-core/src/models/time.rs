@@ -32,7 +32,15 @@ impl From<EDay> for Weekday {
 
 impl From<Weekday> for EDay {
     fn from(day: Weekday) -> Self {
-        [EDay::Mon, EDay::Tue, EDay::Wed, EDay::Thu, EDay::Fri, EDay::Sat, EDay::Sun][day.num_days_from_monday() as usize]
+        [
+            EDay::Mon,
+            EDay::Tue,
+            EDay::Wed,
+            EDay::Thu,
+            EDay::Fri,
+            EDay::Sat,
+            EDay::Sun,
+        ][day.num_days_from_monday() as usize]
     }
 }
 
@@ -47,7 +55,10 @@ pub struct Time {
 
 impl Time {
     pub fn from_minutes(minutes: u32) -> Self {
-        Self { hour: minutes / 60 % 24, minute: minutes % 60 }
+        Self {
+            hour: minutes / 60 % 24,
+            minute: minutes % 60,
+        }
     }
 
     pub fn minutes(self) -> u32 {
@@ -62,21 +73,29 @@ impl Time {
         if hour < 24 && minute < 60 {
             Ok(Self { hour, minute })
         } else {
-            Err(format!("invalid time {hour:02}:{minute:02}, expected hour 0..23 and minute 0..59"))
+            Err(format!(
+                "invalid time {hour:02}:{minute:02}, expected hour 0..23 and minute 0..59"
+            ))
         }
     }
 }
 
 impl From<NaiveTime> for Time {
     fn from(t: NaiveTime) -> Self {
-        Self { hour: t.hour(), minute: t.minute() }
+        Self {
+            hour: t.hour(),
+            minute: t.minute(),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged, expecting = "a time: {\"hour\": 0..23, \"minute\": 0..59} or \"HH:MM\"")]
+        #[serde(
+            untagged,
+            expecting = "a time: {\"hour\": 0..23, \"minute\": 0..59} or \"HH:MM\""
+        )]
         enum Raw {
             Object { hour: u32, minute: u32 },
             Text(String),
@@ -102,7 +121,12 @@ mod tests {
         let b: Time = serde_json::from_str(r#""09:30""#).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.minutes(), 570);
-        for bad in [r#"{"hour": 24, "minute": 0}"#, r#""9:60""#, r#""nine""#, "930"] {
+        for bad in [
+            r#"{"hour": 24, "minute": 0}"#,
+            r#""9:60""#,
+            r#""nine""#,
+            "930",
+        ] {
             assert!(serde_json::from_str::<Time>(bad).is_err(), "{bad}");
         }
     }

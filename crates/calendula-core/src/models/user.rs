@@ -14,7 +14,10 @@ pub struct Name {
 
 impl Name {
     fn example() -> Self {
-        Self { first: "Ada".into(), last: "Lovelace".into() }
+        Self {
+            first: "Ada".into(),
+            last: "Lovelace".into(),
+        }
     }
 }
 

@@ -1,0 +1,99 @@
+//! The HTTP frame every route shares, against the real server and PostgreSQL.
+
+mod common;
+
+use common::TestServer;
+use reqwest::StatusCode;
+
+#[test]
+fn health_ready_docs_and_openapi_answer() {
+    let server = TestServer::start();
+    assert_eq!(
+        server.get("/health"),
+        (StatusCode::OK, serde_json::json!({"status": "ok"}))
+    );
+    assert_eq!(
+        server.get("/ready"),
+        (StatusCode::OK, serde_json::json!({"status": "ready"}))
+    );
+    let docs = server
+        .client()
+        .get(server.url("/docs/index.html"))
+        .send()
+        .unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().unwrap().contains("swagger"), "Swagger UI page");
+    let (status, spec) = server.get("/openapi.json");
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/users",
+        "/users/{login}",
+        "/users/{login}/events",
+        "/event",
+        "/event/{id}",
+        "/event/{id}/accept",
+        "/funcs/calc_free_slot",
+        "/funcs/free_busy",
+        "/health",
+        "/ready",
+        "/metrics",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
+
+#[test]
+fn every_response_carries_a_request_id() {
+    let server = TestServer::start();
+    let a = server.client().get(server.url("/health")).send().unwrap();
+    let b = server.client().get(server.url("/nowhere")).send().unwrap();
+    let id = |r: &reqwest::blocking::Response| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (a_id, b_id) = (id(&a).expect("id on 200"), id(&b).expect("id on 404"));
+    assert_ne!(a_id, b_id);
+    assert_eq!(a_id.len(), 16);
+}
+
+#[test]
+fn paths_work_with_and_without_trailing_slash() {
+    let server = TestServer::start();
+    assert_eq!(server.get("/health/").0, StatusCode::OK);
+    server.user("ada", serde_json::json!({}));
+    assert_eq!(server.get("/users/ada").0, StatusCode::OK);
+    assert_eq!(server.get("/users/ada/").0, StatusCode::OK);
+    let (status, _) = server.post(
+        "/users/",
+        serde_json::json!({"login": "bob", "name": {"first": "B", "last": "B"}}),
+    );
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[test]
+fn unknown_routes_answer_json_404() {
+    let server = TestServer::start();
+    let (status, body) = server.get("/nope");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not found");
+}
+
+#[test]
+fn metrics_are_prometheus_text() {
+    let server = TestServer::start();
+    let text = server
+        .client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("# TYPE calendula_db_connections gauge"),
+        "{text}"
+    );
+}
