@@ -66,7 +66,10 @@ impl fmt::Display for HumanDuration {
             (60_000, "m"),
             (1_000, "s"),
         ];
-        match units.iter().find(|(size, _)| ms != 0 && ms % size == 0) {
+        match units
+            .iter()
+            .find(|(size, _)| ms != 0 && ms.is_multiple_of(*size))
+        {
             Some((size, unit)) => write!(f, "{}{unit}", ms / size),
             None => write!(f, "{ms}ms"),
         }

@@ -90,6 +90,9 @@ pub trait LoadedModule: Send {
     ) -> (Rocket<Build>, &'static str, OpenApi);
 }
 
+/// A validated module, or every problem found in its section.
+pub type ModuleLoad = Result<Box<dyn LoadedModule>, Vec<ConfigProblem>>;
+
 /// The const registration record of a module: names and fn pointers only, because
 /// `inventory` items must be const.
 pub struct ModuleDescriptor {
@@ -97,7 +100,7 @@ pub struct ModuleDescriptor {
     /// JSON Schema of the module's config section.
     pub config_schema: fn(&mut SchemaGenerator) -> Schema,
     /// Parses and validates the section (`{}` when absent).
-    pub load: fn(serde_json::Value) -> Result<Box<dyn LoadedModule>, Vec<ConfigProblem>>,
+    pub load: fn(serde_json::Value) -> ModuleLoad,
 }
 
 inventory::collect!(ModuleDescriptor);
@@ -123,9 +126,7 @@ fn config_schema<M: Module>(gen: &mut SchemaGenerator) -> Schema {
     gen.subschema_for::<M::Config>()
 }
 
-fn load<M: Module>(
-    section: serde_json::Value,
-) -> Result<Box<dyn LoadedModule>, Vec<ConfigProblem>> {
+fn load<M: Module>(section: serde_json::Value) -> ModuleLoad {
     let config: M::Config = serde_path_to_error::deserialize(section).map_err(|e| {
         let path = e.path().to_string();
         vec![ConfigProblem::new(path, e.into_inner().to_string())]

@@ -469,10 +469,7 @@ impl Instance {
                     )?;
                 }
             }
-            if !ours
-                && pidfile.exists()
-                && self.pid_from_file().is_none_or(|p| !os::process_alive(p))
-            {
+            if pidfile.exists() && self.pid_from_file().is_none_or(|p| !os::process_alive(p)) {
                 let _ = fs::remove_file(&pidfile);
             }
         }

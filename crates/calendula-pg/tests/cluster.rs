@@ -172,8 +172,10 @@ fn reuse_keeps_data(dir: &Path) {
 
 #[test]
 fn reuse_under_tmp() {
-    // A root-owned 0700 temp dir given as the cluster dir itself: handed to postgres.
+    // A private (0700) temp dir given as the cluster dir itself: when we run as root it
+    // is handed to the postgres OS user (it is empty, so clearly ours to take).
     let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     reuse_keeps_data(tmp.path());
 }
 
@@ -407,6 +409,7 @@ fn unreachable_directory_is_a_clear_error_when_root() {
     }
     // A root-only 0700 parent: the postgres user cannot get in.
     let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let err = Cluster::start(opts(tmp.path().join("pg"), 0)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, LaunchError::Setup(_)), "{msg}");

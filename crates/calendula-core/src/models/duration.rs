@@ -130,9 +130,8 @@ impl JsonSchema for InputDuration {
             ])),
             ..Default::default()
         };
-        schema.metadata().description = Some(format!(
-            "Seconds, \"HH:MM[:SS]\", or ISO 8601 (\"PT1H30M\")."
-        ));
+        schema.metadata().description =
+            Some("Seconds, \"HH:MM[:SS]\", or ISO 8601 (\"PT1H30M\").".into());
         schema.metadata().examples = vec![3600.into(), "01:00".into(), "PT1H".into()];
         schema.into()
     }
