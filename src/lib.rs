@@ -30,6 +30,7 @@ pub fn build_rocket(config: Config, db: Db, figment: Figment) -> Result<Rocket<B
         .attach(http::TrailingSlash)
         .manage(db)
         .manage(config.limits)
+        .manage(calendula_core::metrics::MetricsRegistry::default())
         .mount("/", routes)
         .register("/", catchers![http::json_catcher]);
     let mut specs = vec![("/", root_spec)];

@@ -1,5 +1,6 @@
 //! Liveness, readiness and metrics.
 
+use calendula_core::metrics::MetricsRegistry;
 use calendula_core::{ApiError, ApiResult};
 use calendula_db::Db;
 use rocket::serde::json::Json;
@@ -35,6 +36,6 @@ pub async fn ready(db: &State<Db>) -> ApiResult<Json<HealthStatus>> {
 /// Prometheus text exposition of the server's gauges and counters.
 #[openapi(tag = "Health")]
 #[get("/metrics")]
-pub fn metrics(db: &State<Db>) -> String {
-    db.metrics()
+pub fn metrics(db: &State<Db>, registry: &State<MetricsRegistry>) -> String {
+    db.metrics() + &registry.render()
 }

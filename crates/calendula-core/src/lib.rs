@@ -5,6 +5,7 @@
 pub mod body;
 pub mod config_types;
 pub mod error;
+pub mod metrics;
 pub mod models;
 pub mod module;
 pub mod password;

@@ -195,7 +195,8 @@ impl Cluster {
             )?;
         }
 
-        // Replicas.
+        // Replicas: reuse or copy (base backups run in parallel), then start one by one.
+        let mut replicas = Vec::new();
         for n in 1..=opts.replicas {
             let name = format!("replica-{n}");
             let mut replica = Instance::new(ctx.clone(), dir.join(&name), &name, free_port()?);
@@ -208,11 +209,24 @@ impl Cluster {
             if reuse {
                 log::info!("{name}: reusing {}", replica.data_dir().display());
                 replica.clear_stale_server()?;
-            } else {
-                replica.basebackup(&cluster.instances[0].replication_conninfo(&name))?;
             }
+            replicas.push((replica, reuse));
+        }
+        let primary = &cluster.instances[0];
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = replicas
+                .iter()
+                .filter(|(_, reuse)| !reuse)
+                .map(|(r, _)| s.spawn(|| r.basebackup(&primary.replication_conninfo(r.name()))))
+                .collect();
+            jobs.into_iter()
+                .map(|j| j.join().unwrap_or_else(|_| Err(LaunchError::Setup("pg_basebackup thread panicked".into()))))
+                .collect::<Result<Vec<()>, LaunchError>>()
+        })?;
+        for (replica, _) in replicas {
             cluster.instances.push(replica);
-            cluster.start_instance(n, true)?;
+            let i = cluster.instances.len() - 1;
+            cluster.start_instance(i, true)?;
         }
         Ok(cluster)
     }

@@ -1,0 +1,2324 @@
+//! Issue 4 over HTTP against the real server and PostgreSQL: users, events, answers,
+//! listing with recurrence and time zones, validation and error shapes, atomicity of
+//! create, and the OpenAPI document (SPEC §3, §4, §5).
+
+mod common;
+
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+// ----- helpers ----------------------------------------------------------------------------
+
+/// The API's error body.
+fn error(error: &str, detail: impl Into<Value>, field: Option<&str>) -> Value {
+    let mut body = json!({"error": error, "detail": detail.into()});
+    if let Some(field) = field {
+        body["field"] = json!(field);
+    }
+    body
+}
+
+/// A 422 "validation failed" naming `field`, whatever the sentence says.
+#[track_caller]
+fn assert_invalid(response: (StatusCode, Value), field: &str) {
+    let (status, body) = response;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"], "validation failed", "{body}");
+    assert_eq!(body["field"], field, "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+}
+
+/// `text` with the characters that mean something else in a query string escaped.
+fn query_value(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('+', "%2B")
+        .replace(' ', "%20")
+        .replace('&', "%26")
+}
+
+fn list(server: &TestServer, login: &str, from: &str, to: &str) -> (StatusCode, Value) {
+    server.get(&format!(
+        "/users/{login}/events?time_from={}&time_to={}",
+        query_value(from),
+        query_value(to)
+    ))
+}
+
+/// The listing, asserting success.
+#[track_caller]
+fn listed(server: &TestServer, login: &str, from: &str, to: &str) -> Vec<Value> {
+    let (status, body) = list(server, login, from, to);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().expect("a JSON array").clone()
+}
+
+/// (id, start_time, end_time) of each listed item.
+fn spans(items: &[Value]) -> Vec<(i64, String, String)> {
+    items
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_i64().unwrap(),
+                e["start_time"].as_str().unwrap().to_owned(),
+                e["end_time"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn starts(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|e| e["start_time"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn id_of(event: &Value) -> i64 {
+    event["id"].as_i64().expect("numeric event id")
+}
+
+/// `POST /event/{id}/accept?{query}` with no body.
+fn accept(server: &TestServer, id: impl std::fmt::Display, query: &str) -> (StatusCode, Value) {
+    let response = server
+        .client()
+        .post(server.url(&format!("/event/{id}/accept?{query}")))
+        .send()
+        .expect("POST accept");
+    let status = response.status();
+    let text = response.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Rows in the three tables an event create writes.
+fn event_rows(server: &TestServer) -> String {
+    server
+        .sql(
+            "SELECT (SELECT count(*) FROM events) || ',' || (SELECT count(*) FROM participants) \
+             || ',' || (SELECT count(*) FROM notification_rules)",
+        )
+        .trim()
+        .to_owned()
+}
+
+fn brief(login: &str) -> Value {
+    json!({"login": login, "name": {"first": login, "last": "Test"}})
+}
+
+/// A one-off event by `author` in UTC.
+fn simple_event(author: &str, start: &str, end: &str) -> Value {
+    json!({"author_login": author, "start_time": start, "end_time": end, "timezone": "UTC"})
+}
+
+// ----- users ------------------------------------------------------------------------------
+
+#[test]
+fn create_user_echoes_the_full_user_with_defaults() {
+    let server = TestServer::start();
+    let (status, body) = server.post(
+        "/users/",
+        json!({
+            "login": "ada",
+            "name": {"first": "Ada", "last": "Lovelace"},
+            "work_days": {"day_from": "mon", "day_to": "fri", "time_from": "09:00",
+                          "time_to": {"hour": 18, "minute": 30}},
+            "contacts": {"email": "ada@example.org", "phone": "+44 20 7946 0000",
+                         "telegram_chat_id": "123456", "slack": "U0123"},
+            "password": "correct horse battery staple"
+        }),
+    );
+    let expected = json!({
+        "login": "ada",
+        "name": {"first": "Ada", "last": "Lovelace"},
+        "work_days": {"day_from": "mon", "day_to": "fri",
+                      "time_from": {"hour": 9, "minute": 0},
+                      "time_to": {"hour": 18, "minute": 30}},
+        "timezone": "UTC",
+        "contacts": {"email": "ada@example.org", "phone": "+44 20 7946 0000",
+                     "telegram_chat_id": "123456", "slack": "U0123"}
+    });
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body, expected);
+    assert_eq!(server.get("/users/ada"), (StatusCode::OK, expected.clone()));
+    assert_eq!(server.get("/users/ada/"), (StatusCode::OK, expected));
+}
+
+#[test]
+fn create_user_minimal_has_nulls_and_utc() {
+    let server = TestServer::start();
+    let (status, body) = server.post(
+        "/users",
+        json!({"login": "min", "name": {"first": "", "last": ""}}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "login": "min",
+            "name": {"first": "", "last": ""},
+            "work_days": null,
+            "timezone": "UTC",
+            "contacts": {"email": null, "phone": null, "telegram_chat_id": null, "slack": null}
+        })
+    );
+    assert_eq!(
+        server
+            .sql("SELECT coalesce(password_hash, 'NULL') FROM users WHERE login = 'min'")
+            .trim(),
+        "NULL"
+    );
+}
+
+#[test]
+fn create_user_sets_location_header() {
+    let server = TestServer::start();
+    let response = server
+        .client()
+        .post(server.url("/users"))
+        .json(&json!({"login": "loc.user_1-x", "name": {"first": "L", "last": "U"}}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap()),
+        Some("/users/loc.user_1-x")
+    );
+}
+
+#[test]
+fn work_days_accept_both_time_forms_overnight_and_zone() {
+    let server = TestServer::start();
+    let body = server.user(
+        "night",
+        json!({
+            "timezone": "Europe/Berlin",
+            "work_days": {"day_from": "fri", "day_to": "mon",
+                          "time_from": {"hour": 22, "minute": 15}, "time_to": "06:05"}
+        }),
+    );
+    assert_eq!(
+        body["work_days"],
+        json!({"day_from": "fri", "day_to": "mon",
+               "time_from": {"hour": 22, "minute": 15}, "time_to": {"hour": 6, "minute": 5}})
+    );
+    assert_eq!(body["timezone"], "Europe/Berlin");
+    assert_eq!(server.get("/users/night").1, body);
+}
+
+#[test]
+fn invalid_work_time_is_422() {
+    let server = TestServer::start();
+    for (time_from, field) in [
+        (json!("24:00"), "work_days.time_from"),
+        (json!({"hour": 9, "minute": 60}), "work_days.time_from"),
+        (json!("nine"), "work_days.time_from"),
+    ] {
+        let response = server.post(
+            "/users",
+            json!({"login": "w", "name": {"first": "W", "last": "W"},
+                   "work_days": {"day_from": "mon", "day_to": "fri",
+                                 "time_from": time_from, "time_to": "18:00"}}),
+        );
+        assert_invalid(response, field);
+    }
+    let response = server.post(
+        "/users",
+        json!({"login": "w", "name": {"first": "W", "last": "W"},
+               "work_days": {"day_from": "monday", "day_to": "fri",
+                             "time_from": "09:00", "time_to": "18:00"}}),
+    );
+    assert_invalid(response, "work_days.day_from");
+    assert_eq!(server.sql("SELECT count(*) FROM users").trim(), "0");
+}
+
+#[test]
+fn password_is_never_returned_and_stored_as_argon2id() {
+    let server = TestServer::start();
+    let clear = "s3cret-Pässword!";
+    let body = server.user("ada", json!({"password": clear}));
+    assert!(body.get("password").is_none(), "{body}");
+    assert!(body.get("password_hash").is_none(), "{body}");
+    assert!(!body.to_string().contains(clear));
+    let (_, fetched) = server.get("/users/ada");
+    assert!(fetched.get("password").is_none() && fetched.get("password_hash").is_none());
+    assert!(!fetched.to_string().contains("argon2"));
+    let hash = server.sql("SELECT password_hash FROM users WHERE login = 'ada'");
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(clear), "{hash}");
+    // The same password hashes differently for another user (salted).
+    server.user("bob", json!({"password": clear}));
+    let other = server.sql("SELECT password_hash FROM users WHERE login = 'bob'");
+    assert_ne!(other.trim(), hash);
+}
+
+#[test]
+fn empty_password_is_422() {
+    let server = TestServer::start();
+    let response = server.post(
+        "/users",
+        json!({"login": "ada", "name": {"first": "A", "last": "L"}, "password": ""}),
+    );
+    assert_invalid(response, "password");
+}
+
+#[test]
+fn unknown_user_is_404() {
+    let server = TestServer::start();
+    assert_eq!(
+        server.get("/users/nobody"),
+        (
+            StatusCode::NOT_FOUND,
+            error("not found", "no user \"nobody\"", None)
+        )
+    );
+}
+
+#[test]
+fn duplicate_login_is_409_and_keeps_the_first() {
+    let server = TestServer::start();
+    let first = server.user("ada", json!({"timezone": "Asia/Tokyo"}));
+    let (status, body) = server.post(
+        "/users",
+        json!({"login": "ada", "name": {"first": "Other", "last": "Person"}}),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body,
+        error("conflict", "login \"ada\" is taken", Some("login"))
+    );
+    assert_eq!(server.get("/users/ada").1, first);
+    assert_eq!(server.sql("SELECT count(*) FROM users").trim(), "1");
+}
+
+#[test]
+fn concurrent_duplicate_user_creation_gives_one_201_and_409s() {
+    let server = TestServer::start();
+    for round in 0..3 {
+        let login = format!("race{round}");
+        let threads = 4;
+        let barrier = std::sync::Barrier::new(threads);
+        let statuses: Vec<StatusCode> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| {
+                    let (server, barrier, login) = (&server, &barrier, &login);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        let (status, body) = server.post(
+                            "/users",
+                            json!({"login": login, "name": {"first": format!("T{i}"), "last": "R"}}),
+                        );
+                        if status == StatusCode::CONFLICT {
+                            assert_eq!(body["field"], "login", "{body}");
+                        }
+                        status
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let created = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count();
+        let conflicts = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count();
+        assert_eq!((created, conflicts), (1, threads - 1), "{statuses:?}");
+        assert_eq!(
+            server
+                .sql(&format!(
+                    "SELECT count(*) FROM users WHERE login = '{login}'"
+                ))
+                .trim(),
+            "1"
+        );
+    }
+}
+
+#[test]
+fn login_rules_are_422_on_login() {
+    let server = TestServer::start();
+    let detail = "login must be 1..64 characters of [A-Za-z0-9._-]";
+    for login in [
+        "a b".to_owned(),
+        "ада".to_owned(),
+        "a/b".to_owned(),
+        "semi;colon".to_owned(),
+        String::new(),
+        "a".repeat(65),
+    ] {
+        let (status, body) = server.post(
+            "/users",
+            json!({"login": login, "name": {"first": "A", "last": "B"}}),
+        );
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{login:?}: {body}"
+        );
+        assert_eq!(
+            body,
+            error("validation failed", detail, Some("login")),
+            "{login:?}"
+        );
+    }
+    // 64 characters of every allowed class is fine.
+    let longest = format!("{}._-", "aZ9".repeat(20)) + "x";
+    assert_eq!(longest.len(), 64);
+    assert_eq!(server.user(&longest, json!({}))["login"], longest.as_str());
+    assert_eq!(server.sql("SELECT count(*) FROM users").trim(), "1");
+}
+
+#[test]
+fn names_longer_than_255_chars_are_422() {
+    let server = TestServer::start();
+    // 255 characters (510 bytes) is fine: the limit counts characters.
+    let ok = "é".repeat(255);
+    let body = server.user("ok", json!({"name": {"first": ok, "last": ok}}));
+    assert_eq!(body["name"]["first"], ok.as_str());
+    let long = "x".repeat(256);
+    let response = server.post(
+        "/users",
+        json!({"login": "long", "name": {"first": long, "last": "L"}}),
+    );
+    assert_eq!(
+        response,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                "at most 255 characters",
+                Some("name.first")
+            )
+        )
+    );
+    let response = server.post(
+        "/users",
+        json!({"login": "long", "name": {"first": "F", "last": long}}),
+    );
+    assert_invalid(response, "name.last");
+}
+
+#[test]
+fn bad_timezone_is_422() {
+    let server = TestServer::start();
+    for zone in ["Mars/Olympus_Mons", "", "+02:00", "europe/berlin "] {
+        let response = server.post(
+            "/users",
+            json!({"login": "tz", "name": {"first": "T", "last": "Z"}, "timezone": zone}),
+        );
+        assert_invalid(response, "timezone");
+    }
+    let (_, body) = server.post(
+        "/users",
+        json!({"login": "tz", "name": {"first": "T", "last": "Z"}, "timezone": "Mars/Olympus_Mons"}),
+    );
+    assert_eq!(
+        body["detail"],
+        "unknown time zone \"Mars/Olympus_Mons\", expected an IANA name like Europe/Berlin"
+    );
+    assert_eq!(server.sql("SELECT count(*) FROM users").trim(), "0");
+}
+
+#[test]
+fn bad_contacts_are_422() {
+    let server = TestServer::start();
+    let response = server.post(
+        "/users",
+        json!({"login": "c", "name": {"first": "C", "last": "C"},
+               "contacts": {"email": "not-an-address"}}),
+    );
+    assert_invalid(response, "contacts.email");
+    let response = server.post(
+        "/users",
+        json!({"login": "c", "name": {"first": "C", "last": "C"},
+               "contacts": {"slack": "s".repeat(256)}}),
+    );
+    assert_invalid(response, "contacts.slack");
+}
+
+#[test]
+fn malformed_json_is_400() {
+    let server = TestServer::start();
+    for text in [
+        r#"{"login": "ada", "name": "#,
+        "not json",
+        r#"{"login": "ada", "name": {"first": "A", "last": "B"}} trailing"#,
+        "",
+    ] {
+        let (status, body) = server.post_raw("/users", text);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}: {body}");
+        assert_eq!(body["error"], "bad request", "{text:?}");
+        assert_eq!(body["field"], "body", "{text:?}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("malformed JSON"),
+            "{body}"
+        );
+    }
+    assert_eq!(server.sql("SELECT count(*) FROM users").trim(), "0");
+}
+
+#[test]
+fn wrong_json_types_are_422_naming_the_path() {
+    let server = TestServer::start();
+    let (status, body) = server.post(
+        "/users",
+        json!({"login": 5, "name": {"first": "A", "last": "B"}}),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"], "validation failed");
+    assert_eq!(body["field"], "login");
+    let response = server.post(
+        "/users",
+        json!({"login": "a", "name": {"first": 1, "last": "B"}}),
+    );
+    assert_invalid(response, "name.first");
+    let response = server.post("/users", json!({"login": "a", "name": "Ada"}));
+    assert_invalid(response, "name");
+    let response = server.post("/users", json!(["login", "a"]));
+    assert_eq!(
+        response.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        response.1
+    );
+    // A missing required field is a 422 too (the JSON path is the enclosing object).
+    let (status, body) = server.post("/users", json!({"login": "a"}));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("name"), "{body}");
+}
+
+#[test]
+fn unknown_json_fields_are_ignored() {
+    let server = TestServer::start();
+    let (status, body) = server.post(
+        "/users",
+        json!({"login": "ada", "name": {"first": "A", "last": "L", "middle": "B"},
+               "age": 36, "contacts": {"fax": "123"}, "extra": {"deep": [1, 2]}}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["name"], json!({"first": "A", "last": "L"}));
+    assert!(body.get("age").is_none() && body.get("extra").is_none());
+}
+
+#[test]
+fn body_over_one_mebibyte_is_413_and_just_under_is_fine() {
+    let server = TestServer::start();
+    let body_with_padding = |login: &str, size: usize| {
+        let head =
+            format!(r#"{{"login": "{login}", "name": {{"first": "A", "last": "B"}}, "pad": ""#);
+        let tail = "\"}";
+        let pad = "x".repeat(size - head.len() - tail.len());
+        let text = format!("{head}{pad}{tail}");
+        assert_eq!(text.len(), size);
+        text
+    };
+    let (status, body) = server.post_raw("/users", &body_with_padding("small", 1_000_000));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let text = body_with_padding("big", (1 << 20) + 1024);
+    let response = server
+        .client()
+        .post(server.url("/users"))
+        .header("content-type", "application/json")
+        .body(text)
+        .send();
+    match response {
+        Ok(response) => {
+            let status = response.status();
+            let body: Value = response.json().unwrap_or(Value::Null);
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+            assert_eq!(body["error"], "payload too large", "{body}");
+        }
+        // The server may answer and close before reading the whole body; a reset is not a 500.
+        Err(e) => eprintln!("oversized body: the connection closed early: {e}"),
+    }
+    assert_eq!(server.get("/users/big").0, StatusCode::NOT_FOUND);
+    assert_eq!(server.sql("SELECT count(*) FROM users").trim(), "1");
+}
+
+// ----- events: create and get ------------------------------------------------------------
+
+#[test]
+fn create_event_returns_the_exact_event() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    server.user("grace", json!({}));
+    server.user("bob", json!({}));
+    let (status, created) = server.post(
+        "/event/",
+        json!({
+            "author_login": "ada",
+            "start_time": "2026-07-01T09:00:00",
+            "end_time": "2026-07-01T09:30:00",
+            "timezone": "Europe/Berlin",
+            "name": "Stand-up",
+            "description": "Daily sync",
+            "repetition": {"type": "weakly", "weekly_days": ["wed", "mon", "wed"],
+                           "due_date": "2026-12-31T23:59:59"},
+            "notifications": [{"channel": "email", "offset": "10m"},
+                              {"channel": "telegram", "offset": "1h"},
+                              {"channel": "email", "offset": "10m"}],
+            "participants": [
+                {"user": {"login": "grace", "name": {"first": "Ignored", "last": "Name"}},
+                 "decision": "yes"},
+                {"user": {"login": "bob"}}
+            ]
+        }),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = id_of(&created);
+    let expected = json!({
+        "id": id,
+        "author": brief("ada"),
+        "start_time": "2026-07-01T09:00:00+02:00",
+        "end_time": "2026-07-01T09:30:00+02:00",
+        "timezone": "Europe/Berlin",
+        "name": "Stand-up",
+        "description": "Daily sync",
+        "notifications": [{"channel": "email", "offset": "10m"},
+                          {"channel": "telegram", "offset": "1h"}],
+        "participants": [
+            {"user": brief("bob"), "decision": "undecided"},
+            {"user": brief("grace"), "decision": "yes"}
+        ],
+        "repetition": {"type": "weekly", "weekly_days": ["mon", "wed"],
+                       "monthly_last_week": false,
+                       "due_date": "2026-12-31T23:59:59+01:00", "each": 1}
+    });
+    assert_eq!(created, expected);
+    assert_eq!(
+        server.get(&format!("/event/{id}")),
+        (StatusCode::OK, expected.clone())
+    );
+    assert_eq!(
+        server.get(&format!("/event/{id}/")),
+        (StatusCode::OK, expected)
+    );
+    assert_eq!(event_rows(&server), "1,2,2");
+}
+
+#[test]
+fn create_event_sets_location_header() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let response = server
+        .client()
+        .post(server.url("/event"))
+        .json(&simple_event(
+            "ada",
+            "2026-07-01T09:00:00Z",
+            "2026-07-01T10:00:00Z",
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().unwrap();
+    assert_eq!(location, format!("/event/{}", id_of(&body)));
+}
+
+#[test]
+fn event_defaults_name_zone_and_empty_lists_from_the_author() {
+    let server = TestServer::start();
+    server.user("ny", json!({"timezone": "America/New_York"}));
+    let event = server.event(json!({
+        "author_login": "ny",
+        "start_time": "2026-01-15T09:00:00",
+        "end_time": "2026-01-15T10:00:00"
+    }));
+    assert_eq!(
+        event,
+        json!({
+            "id": id_of(&event),
+            "author": brief("ny"),
+            "start_time": "2026-01-15T09:00:00-05:00",
+            "end_time": "2026-01-15T10:00:00-05:00",
+            "timezone": "America/New_York",
+            "name": "New meeting",
+            "description": "",
+            "notifications": [],
+            "participants": [],
+            "repetition": null
+        })
+    );
+}
+
+#[test]
+fn naive_times_are_read_in_the_event_zone_and_offsets_are_respected() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Asia/Tokyo"}));
+    // Naive: wall time in the event's zone (not the author's).
+    let naive = server.event(json!({
+        "author_login": "ada", "timezone": "Europe/Berlin",
+        "start_time": "2026-07-01T09:00:00", "end_time": "2026-07-01 10:30"
+    }));
+    assert_eq!(naive["start_time"], "2026-07-01T09:00:00+02:00");
+    assert_eq!(naive["end_time"], "2026-07-01T10:30:00+02:00");
+    let winter = server.event(json!({
+        "author_login": "ada", "timezone": "Europe/Berlin",
+        "start_time": "2026-01-05T09:00", "end_time": "2026-01-05T10:00"
+    }));
+    assert_eq!(winter["start_time"], "2026-01-05T09:00:00+01:00");
+    // With an offset: that instant, shown in the event's zone.
+    let offset = server.event(json!({
+        "author_login": "ada", "timezone": "Europe/Berlin",
+        "start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T09:00:00-04:00"
+    }));
+    assert_eq!(offset["start_time"], "2026-07-01T11:00:00+02:00");
+    assert_eq!(offset["end_time"], "2026-07-01T15:00:00+02:00");
+    // No event zone: the author's.
+    let default_zone = server.event(json!({
+        "author_login": "ada", "start_time": "2026-07-01T09:00:00", "end_time": "2026-07-01T10:00:00"
+    }));
+    assert_eq!(default_zone["timezone"], "Asia/Tokyo");
+    assert_eq!(default_zone["start_time"], "2026-07-01T09:00:00+09:00");
+    // Stored as the right instants.
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM events WHERE id = {}",
+                id_of(&naive)
+            ))
+            .trim(),
+        "2026-07-01 07:00"
+    );
+    // UTC events are shown with a +00:00 offset.
+    let utc = server.event(simple_event(
+        "ada",
+        "2026-07-01T09:00:00",
+        "2026-07-01T10:00:00",
+    ));
+    assert_eq!(utc["start_time"], "2026-07-01T09:00:00+00:00");
+}
+
+#[test]
+fn dst_gap_moves_forward_and_ambiguous_takes_the_earlier_instant() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    let gap = server.event(json!({
+        "author_login": "ada", "start_time": "2026-03-29T02:30:00", "end_time": "2026-03-29T04:00:00"
+    }));
+    assert_eq!(gap["start_time"], "2026-03-29T03:30:00+02:00");
+    assert_eq!(gap["end_time"], "2026-03-29T04:00:00+02:00");
+    let ambiguous = server.event(json!({
+        "author_login": "ada", "start_time": "2026-10-25T02:30:00", "end_time": "2026-10-25T04:00:00"
+    }));
+    assert_eq!(ambiguous["start_time"], "2026-10-25T02:30:00+02:00");
+    assert_eq!(ambiguous["end_time"], "2026-10-25T04:00:00+01:00");
+}
+
+#[test]
+fn event_participant_defaults_and_duplicates() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.user("bob", json!({}));
+    let event = server.event(json!({
+        "author_login": "ada", "start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T10:00:00Z",
+        "participants": [{"user": {"login": "bob"}, "decision": "maybe"},
+                         {"user": {"login": "bob"}, "decision": "no"},
+                         {"user": {"login": "ada"}}]
+    }));
+    assert_eq!(
+        event["participants"],
+        json!([{"user": brief("ada"), "decision": "undecided"},
+               {"user": brief("bob"), "decision": "maybe"}])
+    );
+}
+
+#[test]
+fn get_event_unknown_or_non_numeric_id_is_404() {
+    let server = TestServer::start();
+    assert_eq!(
+        server.get("/event/999999"),
+        (
+            StatusCode::NOT_FOUND,
+            error("not found", "no event 999999", None)
+        )
+    );
+    assert_eq!(
+        server.get("/event/abc"),
+        (
+            StatusCode::NOT_FOUND,
+            error("not found", "no event \"abc\"", None)
+        )
+    );
+    for path in ["/event/-1", "/event/99999999999999999999", "/event/1.5"] {
+        let (status, body) = server.get(path);
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["error"], "not found", "{path}");
+    }
+}
+
+#[test]
+fn end_not_after_start_is_422_on_end_time() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    for end in [
+        "2026-07-01T09:00:00Z",
+        "2026-07-01T08:59:59Z",
+        "2026-07-01T11:00:00+02:00",
+    ] {
+        let response = server.post("/event", simple_event("ada", "2026-07-01T09:00:00Z", end));
+        assert_eq!(
+            response,
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error(
+                    "validation failed",
+                    "end_time must be after start_time",
+                    Some("end_time")
+                )
+            ),
+            "{end}"
+        );
+    }
+    assert_eq!(event_rows(&server), "0,0,0");
+}
+
+#[test]
+fn repetition_rules_are_checked() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let with = |repetition: Value| {
+        let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+        body["repetition"] = repetition;
+        server.post("/event", body)
+    };
+    assert_eq!(
+        with(json!({"type": "daily", "due_date": "2026-07-01T08:59:59Z"})),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                "due_date must not be before start_time",
+                Some("repetition.due_date")
+            )
+        )
+    );
+    for each in [0, 1001, -1] {
+        assert_eq!(
+            with(json!({"type": "daily", "each": each})),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error(
+                    "validation failed",
+                    "each must be 1..1000",
+                    Some("repetition.each")
+                )
+            ),
+            "each {each}"
+        );
+    }
+    assert_invalid(
+        with(json!({"type": "daily", "each": "two"})),
+        "repetition.each",
+    );
+    assert_invalid(
+        with(json!({"type": "daily", "each": 1e30})),
+        "repetition.each",
+    );
+    for kind in [
+        "daily",
+        "workday",
+        "monthly_number",
+        "yearly",
+        "monthly_day_weekno",
+    ] {
+        assert_eq!(
+            with(json!({"type": kind, "weekly_days": ["mon"]})),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error(
+                    "validation failed",
+                    "weekly_days only apply to the weekly type",
+                    Some("repetition.weekly_days")
+                )
+            ),
+            "{kind}"
+        );
+    }
+    assert_invalid(with(json!({"type": "hourly"})), "repetition.type");
+    assert_invalid(
+        with(json!({"type": "weekly", "weekly_days": ["monday"]})),
+        "repetition.weekly_days[0]",
+    );
+    assert_invalid(
+        with(json!({"type": "daily", "due_date": "soon"})),
+        "repetition.due_date",
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+    // The edges that are allowed.
+    for repetition in [
+        json!({"type": "daily", "each": 1}),
+        json!({"type": "daily", "each": 1000}),
+        json!({"type": "daily", "due_date": "2026-07-01T09:00:00Z"}),
+        json!({"type": "weekly", "weekly_days": []}),
+        json!({"type": "monthly_day_weekno", "monthly_last_week": true}),
+    ] {
+        let (status, body) = with(repetition.clone());
+        assert_eq!(status, StatusCode::CREATED, "{repetition}: {body}");
+    }
+}
+
+#[test]
+fn repetition_defaults_are_filled_in() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    body["repetition"] = json!({"type": "monthly_day_weekno"});
+    let event = server.event(body);
+    assert_eq!(
+        event["repetition"],
+        json!({"type": "monthly_day_weekno", "weekly_days": [], "monthly_last_week": false,
+               "due_date": null, "each": 1})
+    );
+}
+
+#[test]
+fn bad_event_zone_is_422() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-07-01T09:00:00", "2026-07-01T10:00:00");
+    body["timezone"] = json!("Europe/Atlantis");
+    assert_eq!(
+        server.post("/event", body),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                "unknown time zone \"Europe/Atlantis\", expected an IANA name like Europe/Berlin",
+                Some("timezone")
+            )
+        )
+    );
+}
+
+#[test]
+fn notification_offsets_are_checked() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let with = |notifications: Value| {
+        let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+        body["notifications"] = notifications;
+        server.post("/event", body)
+    };
+    for offset in [
+        "10s",
+        "51d",
+        "1201h",
+        "72001m",
+        "",
+        "m",
+        "5",
+        "-5m",
+        "1.5h",
+        "5 m",
+        "99999999999999999999d",
+    ] {
+        assert_eq!(
+            with(json!([{"channel": "email", "offset": offset}])),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error(
+                    "validation failed",
+                    format!(
+                        "invalid offset {offset:?}, expected a number and m, h or d, at most 50d"
+                    ),
+                    Some("notifications[0].offset")
+                )
+            ),
+            "{offset:?}"
+        );
+    }
+    assert_invalid(
+        with(json!([{"channel": "sms", "offset": "5m"}, {"channel": "sms", "offset": "51d"}])),
+        "notifications[1].offset",
+    );
+    assert_invalid(
+        with(json!([{"channel": "pigeon", "offset": "5m"}])),
+        "notifications[0].channel",
+    );
+    assert_invalid(
+        with(json!([{"channel": "sms", "offset": 5}])),
+        "notifications[0].offset",
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+    let (status, event) = with(json!([
+        {"channel": "sms", "offset": "50d"},
+        {"channel": "email", "offset": "1200h"},
+        {"channel": "telegram", "offset": "72000m"},
+        {"channel": "slack", "offset": "0m"}
+    ]));
+    assert_eq!(status, StatusCode::CREATED, "{event}");
+    assert_eq!(
+        event["notifications"],
+        json!([{"channel": "sms", "offset": "50d"}, {"channel": "email", "offset": "1200h"},
+               {"channel": "telegram", "offset": "72000m"}, {"channel": "slack", "offset": "0m"}])
+    );
+    assert_eq!(
+        server
+            .sql("SELECT string_agg(offset_minutes::text, ',' ORDER BY id) FROM notification_rules")
+            .trim(),
+        "72000,72000,72000,0"
+    );
+}
+
+#[test]
+fn at_most_20_notifications() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let rules = |n: usize| -> Vec<Value> {
+        (1..=n)
+            .map(|i| json!({"channel": "email", "offset": format!("{i}m")}))
+            .collect()
+    };
+    let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    body["notifications"] = json!(rules(21));
+    assert_eq!(
+        server.post("/event", body.clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                "at most 20 notifications",
+                Some("notifications")
+            )
+        )
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+    body["notifications"] = json!(rules(20));
+    let event = server.event(body);
+    assert_eq!(event["notifications"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn unknown_author_is_422_listing_it() {
+    let server = TestServer::start();
+    assert_eq!(
+        server.post(
+            "/event",
+            simple_event("ghost", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z")
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error("unknown logins", json!(["ghost"]), Some("author_login"))
+        )
+    );
+    assert_invalid(
+        server.post(
+            "/event",
+            simple_event("bad login", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z"),
+        ),
+        "author_login",
+    );
+    let response = server.post(
+        "/event",
+        json!({"start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T10:00:00Z"}),
+    );
+    assert_invalid(response, "author_login");
+}
+
+#[test]
+fn unknown_participants_are_422_listing_all_of_them() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.user("bob", json!({}));
+    let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    body["participants"] = json!([
+        {"user": {"login": "zed"}},
+        {"user": {"login": "bob"}},
+        {"user": {"login": "amy"}},
+        {"user": {"login": "zed"}}
+    ]);
+    assert_eq!(
+        server.post("/event", body),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "unknown logins",
+                json!(["zed", "amy"]),
+                Some("participants")
+            )
+        )
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+}
+
+#[test]
+fn participant_shape_and_count_are_checked() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    body["participants"] = json!([{"user": {"login": "ok"}}, {"user": {"login": "not ok"}}]);
+    assert_invalid(
+        server.post("/event", body.clone()),
+        "participants[1].user.login",
+    );
+    body["participants"] = json!([{"user": {"login": "ada"}, "decision": "perhaps"}]);
+    assert_invalid(
+        server.post("/event", body.clone()),
+        "participants[0].decision",
+    );
+    body["participants"] = json!([{"login": "ada"}]);
+    let (status, _) = server.post("/event", body.clone());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"user": {"login": format!("u{i}")}}))
+        .collect();
+    body["participants"] = json!(many);
+    assert_eq!(
+        server.post("/event", body),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                "at most 1000 participants",
+                Some("participants")
+            )
+        )
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+}
+
+#[test]
+fn event_name_and_description_limits() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    body["name"] = json!("n".repeat(256));
+    assert_eq!(
+        server.post("/event", body.clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error("validation failed", "at most 255 characters", Some("name"))
+        )
+    );
+    body["name"] = json!("ü".repeat(255));
+    body["description"] = json!("d".repeat(10_001));
+    assert_eq!(
+        server.post("/event", body.clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                "at most 10000 characters",
+                Some("description")
+            )
+        )
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+    body["description"] = json!("ü".repeat(10_000));
+    let event = server.event(body);
+    assert_eq!(event["name"].as_str().unwrap().chars().count(), 255);
+    assert_eq!(
+        event["description"].as_str().unwrap().chars().count(),
+        10_000
+    );
+}
+
+#[test]
+fn event_body_errors() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let (status, body) = server.post_raw("/event", r#"{"author_login": "ada", "#);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "body");
+    assert_invalid(
+        server.post(
+            "/event",
+            simple_event("ada", "yesterday", "2026-07-01T10:00:00Z"),
+        ),
+        "start_time",
+    );
+    assert_invalid(
+        server.post(
+            "/event",
+            simple_event("ada", "2026-07-01T09:00:00Z", "2026-02-30T10:00:00Z"),
+        ),
+        "end_time",
+    );
+    assert_invalid(
+        server.post(
+            "/event",
+            json!({"author_login": "ada", "start_time": 1_700_000_000, "end_time": "2026-07-01T10:00:00Z"}),
+        ),
+        "start_time",
+    );
+    // Missing start_time: a 422 that says which field is missing.
+    let (status, body) = server.post(
+        "/event",
+        json!({"author_login": "ada", "end_time": "2026-07-01T10:00:00Z"}),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("start_time"),
+        "{body}"
+    );
+    // Unknown fields are ignored.
+    let mut ok = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    ok["colour"] = json!("red");
+    ok["id"] = json!(12345);
+    ok["author"] = json!({"login": "mallory"});
+    let event = server.event(ok);
+    assert_ne!(event["id"], 12345);
+    assert_eq!(event["author"], brief("ada"));
+    assert_eq!(event_rows(&server), "1,0,0");
+}
+
+// ----- atomicity --------------------------------------------------------------------------
+
+#[test]
+fn rejected_creates_leave_nothing_behind() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.user("bob", json!({}));
+    let good = || {
+        json!({
+            "author_login": "ada",
+            "start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T10:00:00Z",
+            "repetition": {"type": "daily"},
+            "notifications": [{"channel": "email", "offset": "10m"}],
+            "participants": [{"user": {"login": "bob"}}]
+        })
+    };
+    let before = event_rows(&server);
+    assert_eq!(before, "0,0,0");
+    let mut bad = Vec::new();
+    let mut b = good();
+    b["participants"] = json!([{"user": {"login": "bob"}}, {"user": {"login": "ghost"}}]);
+    bad.push(b);
+    let mut b = good();
+    b["notifications"] =
+        json!([{"channel": "email", "offset": "10m"}, {"channel": "sms", "offset": "99d"}]);
+    bad.push(b);
+    let mut b = good();
+    b["end_time"] = json!("2026-07-01T08:00:00Z");
+    bad.push(b);
+    let mut b = good();
+    b["repetition"] = json!({"type": "daily", "each": 0});
+    bad.push(b);
+    let mut b = good();
+    b["author_login"] = json!("ghost");
+    bad.push(b);
+    let mut b = good();
+    b["timezone"] = json!("Nowhere/Land");
+    bad.push(b);
+    for body in bad {
+        let (status, answer) = server.post("/event", body.clone());
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+        assert_eq!(event_rows(&server), before, "{body}");
+    }
+    server.event(good());
+    assert_eq!(event_rows(&server), "1,1,1");
+}
+
+/// The insert is one transaction: a failure while writing participants or reminder rules
+/// (here injected with a trigger) rolls back the event row too.
+#[test]
+fn a_failure_mid_insert_rolls_back_the_whole_event() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.user("bob", json!({}));
+    let body = json!({
+        "author_login": "ada",
+        "start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T10:00:00Z",
+        "notifications": [{"channel": "email", "offset": "10m"}],
+        "participants": [{"user": {"login": "bob"}}]
+    });
+    // A participant whose user disappears between the lookup and the insert: the event row
+    // is written, then the participant insert hits the foreign key.
+    server.sql(
+        "CREATE FUNCTION test_delete_bob() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN DELETE FROM users WHERE login = 'bob'; RETURN NEW; END $$; \
+         CREATE TRIGGER test_delete_bob AFTER INSERT ON events \
+         FOR EACH ROW EXECUTE FUNCTION test_delete_bob();",
+    );
+    let (status, answer) = server.post("/event", body.clone());
+    assert!(status.is_server_error(), "{status} {answer}");
+    assert_eq!(event_rows(&server), "0,0,0");
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM users WHERE login = 'bob'")
+            .trim(),
+        "1",
+        "the trigger's delete was rolled back with the event"
+    );
+    server.sql("DROP TRIGGER test_delete_bob ON events");
+
+    // Reminder rules fail after the event and its participants were written.
+    server.sql(
+        "CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+         CREATE TRIGGER test_fail BEFORE INSERT ON notification_rules \
+         FOR EACH ROW EXECUTE FUNCTION test_fail();",
+    );
+    let (status, answer) = server.post("/event", body.clone());
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error("internal error", "the server failed; see its log", None)
+        )
+    );
+    assert_eq!(event_rows(&server), "0,0,0");
+    server.sql("DROP TRIGGER test_fail ON notification_rules");
+
+    // The connection went back to the pool usable: the next create works.
+    server.event(body);
+    assert_eq!(event_rows(&server), "1,1,1");
+}
+
+// ----- accept -----------------------------------------------------------------------------
+
+/// ada (author) invites bob and carol; dave exists but is not invited.
+fn invitation(server: &TestServer) -> i64 {
+    for login in ["ada", "bob", "carol", "dave"] {
+        server.user(login, json!({}));
+    }
+    id_of(&server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T10:00:00Z",
+        "participants": [{"user": {"login": "bob"}}, {"user": {"login": "carol"}, "decision": "maybe"}]
+    })))
+}
+
+#[test]
+fn participant_answers_and_the_event_is_returned() {
+    let server = TestServer::start();
+    let id = invitation(&server);
+    let (status, event) = accept(&server, id, "user_login=bob&decision=yes");
+    assert_eq!(status, StatusCode::OK, "{event}");
+    let mut expected = server.get(&format!("/event/{id}")).1;
+    assert_eq!(event, expected);
+    assert_eq!(
+        event["participants"],
+        json!([{"user": brief("bob"), "decision": "yes"},
+               {"user": brief("carol"), "decision": "maybe"}])
+    );
+    for decision in ["no", "maybe", "undecided", "yes"] {
+        let (status, event) = accept(
+            &server,
+            id,
+            &format!("user_login=carol&decision={decision}"),
+        );
+        assert_eq!(status, StatusCode::OK, "{event}");
+        expected["participants"][1]["decision"] = json!(decision);
+        assert_eq!(event, expected);
+    }
+    // Trailing slash works too.
+    let (status, _) = accept(&server, format!("{id}/"), "user_login=bob&decision=no");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT string_agg(decision, ',' ORDER BY user_id) FROM participants WHERE event_id = {id}"
+            ))
+            .trim(),
+        "no,yes"
+    );
+}
+
+#[test]
+fn the_author_may_answer_and_becomes_a_participant() {
+    let server = TestServer::start();
+    let id = invitation(&server);
+    let (status, event) = accept(&server, id, "user_login=ada&decision=yes");
+    assert_eq!(status, StatusCode::OK, "{event}");
+    assert_eq!(
+        event["participants"],
+        json!([{"user": brief("ada"), "decision": "yes"},
+               {"user": brief("bob"), "decision": "undecided"},
+               {"user": brief("carol"), "decision": "maybe"}])
+    );
+    let (status, event) = accept(&server, id, "user_login=ada&decision=no");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(event["participants"][0]["decision"], "no");
+    assert_eq!(event["participants"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn accept_errors() {
+    let server = TestServer::start();
+    let id = invitation(&server);
+    let before = server.get(&format!("/event/{id}")).1;
+    assert_eq!(
+        accept(&server, id, "user_login=bob&decision=perhaps"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "invalid decision \"perhaps\", expected yes, maybe, no or undecided",
+                Some("decision")
+            )
+        )
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=bob&decision=YES").0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=bob"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter decision is required",
+                Some("decision")
+            )
+        )
+    );
+    assert_eq!(
+        accept(&server, id, "decision=yes"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter user_login is required",
+                Some("user_login")
+            )
+        )
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=&decision=yes").1["field"],
+        "user_login"
+    );
+    let (status, body) = accept(&server, id, "");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        accept(&server, 999_999, "user_login=bob&decision=yes"),
+        (
+            StatusCode::NOT_FOUND,
+            error("not found", "no event 999999", None)
+        )
+    );
+    assert_eq!(
+        accept(&server, "abc", "user_login=bob&decision=yes").0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=ghost&decision=yes"),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error("unknown logins", json!(["ghost"]), Some("user_login"))
+        )
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=dave&decision=yes"),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "validation failed",
+                format!("\"dave\" is not a participant of event {id}"),
+                Some("user_login")
+            )
+        )
+    );
+    assert_eq!(server.get(&format!("/event/{id}")).1, before);
+}
+
+// ----- listing ----------------------------------------------------------------------------
+
+#[test]
+fn listing_uses_the_half_open_overlap_rule_at_the_edges() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let event = server.event(simple_event(
+        "ada",
+        "2026-07-01T10:00:00Z",
+        "2026-07-01T11:00:00Z",
+    ));
+    let id = id_of(&event);
+    let ids = |from: &str, to: &str| -> Vec<i64> {
+        listed(&server, "ada", from, to).iter().map(id_of).collect()
+    };
+    // Ends exactly at time_from / starts exactly at time_to: excluded.
+    assert_eq!(
+        ids("2026-07-01T11:00:00Z", "2026-07-01T12:00:00Z"),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids("2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z"),
+        Vec::<i64>::new()
+    );
+    // One second of overlap on either side: included.
+    assert_eq!(
+        ids("2026-07-01T10:59:59Z", "2026-07-01T12:00:00Z"),
+        vec![id]
+    );
+    assert_eq!(
+        ids("2026-07-01T09:00:00Z", "2026-07-01T10:00:01Z"),
+        vec![id]
+    );
+    // Exactly the event, inside it, around it.
+    assert_eq!(
+        ids("2026-07-01T10:00:00Z", "2026-07-01T11:00:00Z"),
+        vec![id]
+    );
+    assert_eq!(
+        ids("2026-07-01T10:15:00Z", "2026-07-01T10:16:00Z"),
+        vec![id]
+    );
+    assert_eq!(
+        ids("2026-06-01T00:00:00Z", "2026-08-01T00:00:00Z"),
+        vec![id]
+    );
+    // Offsets in the query are honoured (11:00+01:00 = 10:00Z).
+    assert_eq!(
+        ids("2026-07-01T08:00:00+01:00", "2026-07-01T11:00:00+01:00"),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids("2026-07-01T08:00:00+01:00", "2026-07-01T11:00:01+01:00"),
+        vec![id]
+    );
+    // The item is the event itself.
+    assert_eq!(
+        listed(
+            &server,
+            "ada",
+            "2026-07-01T00:00:00Z",
+            "2026-07-02T00:00:00Z"
+        ),
+        vec![event]
+    );
+}
+
+#[test]
+fn recurring_edges_use_the_occurrence_times() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-07-01T10:00:00Z", "2026-07-01T11:00:00Z");
+    body["repetition"] = json!({"type": "daily"});
+    server.event(body);
+    // The 3 July occurrence ends at 11:00 and the 5 July one starts at 10:00.
+    let items = listed(
+        &server,
+        "ada",
+        "2026-07-03T11:00:00Z",
+        "2026-07-05T10:00:00Z",
+    );
+    assert_eq!(starts(&items), vec!["2026-07-04T10:00:00+00:00"]);
+    let items = listed(
+        &server,
+        "ada",
+        "2026-07-03T10:59:00Z",
+        "2026-07-05T10:01:00Z",
+    );
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2026-07-03T10:00:00+00:00",
+            "2026-07-04T10:00:00+00:00",
+            "2026-07-05T10:00:00+00:00"
+        ]
+    );
+}
+
+#[test]
+fn listing_is_sorted_by_start_then_id() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // a: 10:00-12:00, b: 12:00, c: 10:00-10:30 (same start as a, shorter, larger id).
+    let a = id_of(&server.event(simple_event(
+        "ada",
+        "2026-07-01T10:00:00Z",
+        "2026-07-01T12:00:00Z",
+    )));
+    let b = id_of(&server.event(simple_event(
+        "ada",
+        "2026-07-01T12:00:00Z",
+        "2026-07-01T13:00:00Z",
+    )));
+    let c = id_of(&server.event(simple_event(
+        "ada",
+        "2026-07-01T10:00:00Z",
+        "2026-07-01T10:30:00Z",
+    )));
+    let d = id_of(&server.event(simple_event(
+        "ada",
+        "2026-07-01T08:00:00Z",
+        "2026-07-01T09:00:00Z",
+    )));
+    let items = listed(
+        &server,
+        "ada",
+        "2026-07-01T00:00:00Z",
+        "2026-07-02T00:00:00Z",
+    );
+    assert_eq!(
+        items.iter().map(id_of).collect::<Vec<_>>(),
+        vec![d, a, c, b]
+    );
+}
+
+#[test]
+fn recurring_and_one_off_events_interleave_by_start() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut daily = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T09:15:00Z");
+    daily["repetition"] = json!({"type": "daily"});
+    let daily = id_of(&server.event(daily));
+    let once = id_of(&server.event(simple_event(
+        "ada",
+        "2026-07-02T12:00:00Z",
+        "2026-07-02T13:00:00Z",
+    )));
+    let items = listed(
+        &server,
+        "ada",
+        "2026-07-02T00:00:00Z",
+        "2026-07-04T00:00:00Z",
+    );
+    assert_eq!(
+        spans(&items),
+        vec![
+            (
+                daily,
+                "2026-07-02T09:00:00+00:00".into(),
+                "2026-07-02T09:15:00+00:00".into()
+            ),
+            (
+                once,
+                "2026-07-02T12:00:00+00:00".into(),
+                "2026-07-02T13:00:00+00:00".into()
+            ),
+            (
+                daily,
+                "2026-07-03T09:00:00+00:00".into(),
+                "2026-07-03T09:15:00+00:00".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn each_item_is_the_event_with_the_occurrence_times() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    server.user("bob", json!({}));
+    let event = server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-02T09:00:00", "end_time": "2026-03-02T09:30:00",
+        "name": "Daily", "description": "every day",
+        "repetition": {"type": "daily"},
+        "notifications": [{"channel": "slack", "offset": "5m"}],
+        "participants": [{"user": {"login": "bob"}, "decision": "yes"}]
+    }));
+    let items = listed(
+        &server,
+        "bob",
+        "2026-03-04T00:00:00+01:00",
+        "2026-03-06T00:00:00+01:00",
+    );
+    let mut expected = Vec::new();
+    for day in ["04", "05"] {
+        let mut item = event.clone();
+        item["start_time"] = json!(format!("2026-03-{day}T09:00:00+01:00"));
+        item["end_time"] = json!(format!("2026-03-{day}T09:30:00+01:00"));
+        expected.push(item);
+    }
+    assert_eq!(items, expected);
+    // GET still shows the series' first occurrence.
+    assert_eq!(server.get(&format!("/event/{}", id_of(&event))).1, event);
+}
+
+#[test]
+fn listing_includes_authored_and_participated_events_with_any_decision() {
+    let server = TestServer::start();
+    for login in ["ada", "bob", "carol", "dave"] {
+        server.user(login, json!({}));
+    }
+    let with = |author: &str, hour: u32, participants: Value| {
+        id_of(&server.event(json!({
+            "author_login": author, "timezone": "UTC",
+            "start_time": format!("2026-07-01T{hour:02}:00:00"),
+            "end_time": format!("2026-07-01T{hour:02}:30:00"),
+            "participants": participants
+        })))
+    };
+    let own = with("ada", 8, json!([]));
+    let declined = with(
+        "bob",
+        9,
+        json!([{"user": {"login": "ada"}, "decision": "no"}]),
+    );
+    let maybe = with(
+        "carol",
+        10,
+        json!([{"user": {"login": "ada"}, "decision": "maybe"}]),
+    );
+    let undecided = with("dave", 11, json!([{"user": {"login": "ada"}}]));
+    let _others = with("dave", 12, json!([{"user": {"login": "bob"}}]));
+    let answered_no_later = with(
+        "bob",
+        13,
+        json!([{"user": {"login": "ada"}, "decision": "yes"}]),
+    );
+    assert_eq!(
+        accept(&server, answered_no_later, "user_login=ada&decision=no").0,
+        StatusCode::OK
+    );
+    let ids: Vec<i64> = listed(
+        &server,
+        "ada",
+        "2026-07-01T00:00:00Z",
+        "2026-07-02T00:00:00Z",
+    )
+    .iter()
+    .map(id_of)
+    .collect();
+    assert_eq!(
+        ids,
+        vec![own, declined, maybe, undecided, answered_no_later]
+    );
+    // An author who also lists themselves as participant sees the event once.
+    let both = with("carol", 14, json!([{"user": {"login": "carol"}}]));
+    let ids: Vec<i64> = listed(
+        &server,
+        "carol",
+        "2026-07-01T00:00:00Z",
+        "2026-07-02T00:00:00Z",
+    )
+    .iter()
+    .map(id_of)
+    .collect();
+    assert_eq!(ids, vec![maybe, both]);
+    assert_eq!(
+        listed(
+            &server,
+            "dave",
+            "2026-07-02T00:00:00Z",
+            "2026-07-03T00:00:00Z"
+        ),
+        Vec::<Value>::new()
+    );
+}
+
+#[test]
+fn weekly_berlin_meeting_keeps_9_local_across_both_dst_changes() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    let event = server.event(json!({
+        "author_login": "ada", "timezone": "Europe/Berlin",
+        "start_time": "2026-03-16T09:00:00", "end_time": "2026-03-16T10:00:00",
+        "repetition": {"type": "weekly"}
+    }));
+    let id = id_of(&event);
+    let items = listed(&server, "ada", "2026-03-16T00:00:00", "2026-04-07T00:00:00");
+    assert_eq!(
+        spans(&items),
+        vec![
+            (
+                id,
+                "2026-03-16T09:00:00+01:00".into(),
+                "2026-03-16T10:00:00+01:00".into()
+            ),
+            (
+                id,
+                "2026-03-23T09:00:00+01:00".into(),
+                "2026-03-23T10:00:00+01:00".into()
+            ),
+            (
+                id,
+                "2026-03-30T09:00:00+02:00".into(),
+                "2026-03-30T10:00:00+02:00".into()
+            ),
+            (
+                id,
+                "2026-04-06T09:00:00+02:00".into(),
+                "2026-04-06T10:00:00+02:00".into()
+            ),
+        ]
+    );
+    let items = listed(&server, "ada", "2026-10-19T00:00:00", "2026-11-03T00:00:00");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2026-10-19T09:00:00+02:00",
+            "2026-10-26T09:00:00+01:00",
+            "2026-11-02T09:00:00+01:00"
+        ]
+    );
+}
+
+#[test]
+fn weekly_occurrence_in_the_spring_gap_moves_forward() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-22T02:30:00", "end_time": "2026-03-22T03:00:00",
+        "repetition": {"type": "weekly"}
+    }));
+    let items = listed(
+        &server,
+        "ada",
+        "2026-03-22T00:00:00Z",
+        "2026-04-06T00:00:00Z",
+    );
+    assert_eq!(
+        spans(&items)
+            .into_iter()
+            .map(|(_, s, e)| (s, e))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                "2026-03-22T02:30:00+01:00".to_owned(),
+                "2026-03-22T03:00:00+01:00".to_owned()
+            ),
+            (
+                "2026-03-29T03:30:00+02:00".to_owned(),
+                "2026-03-29T04:00:00+02:00".to_owned()
+            ),
+            (
+                "2026-04-05T02:30:00+02:00".to_owned(),
+                "2026-04-05T03:00:00+02:00".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn naive_window_is_read_in_the_users_zone() {
+    let server = TestServer::start();
+    server.user("tokyo", json!({"timezone": "Asia/Tokyo"}));
+    // 09:30 Tokyo = 00:30Z, and 09:30Z = 18:30 Tokyo.
+    let morning = id_of(&server.event(json!({
+        "author_login": "tokyo", "start_time": "2026-05-10T09:30:00", "end_time": "2026-05-10T09:45:00"
+    })));
+    let evening = id_of(&server.event(json!({
+        "author_login": "tokyo", "start_time": "2026-05-10T09:30:00Z", "end_time": "2026-05-10T09:45:00Z"
+    })));
+    let items = listed(
+        &server,
+        "tokyo",
+        "2026-05-10T09:00:00",
+        "2026-05-10T10:00:00",
+    );
+    assert_eq!(
+        spans(&items),
+        vec![(
+            morning,
+            "2026-05-10T09:30:00+09:00".into(),
+            "2026-05-10T09:45:00+09:00".into()
+        )]
+    );
+    let items = listed(
+        &server,
+        "tokyo",
+        "2026-05-10T09:00:00Z",
+        "2026-05-10T10:00:00Z",
+    );
+    assert_eq!(
+        spans(&items),
+        vec![(
+            evening,
+            "2026-05-10T18:30:00+09:00".into(),
+            "2026-05-10T18:45:00+09:00".into()
+        )]
+    );
+    // A space instead of the T and minutes-only are read the same way.
+    let items = listed(&server, "tokyo", "2026-05-10 09:00", "2026-05-10 10:00");
+    assert_eq!(items.iter().map(id_of).collect::<Vec<_>>(), vec![morning]);
+}
+
+#[test]
+fn daily_series_from_1950_lists_exactly_the_window() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    let id = id_of(&server.event(json!({
+        "author_login": "ada",
+        "start_time": "1950-01-01T08:00:00", "end_time": "1950-01-01T08:45:00",
+        "repetition": {"type": "daily"}
+    })));
+    let items = listed(&server, "ada", "2026-03-01T00:00:00", "2026-03-04T00:00:00");
+    assert_eq!(
+        spans(&items),
+        vec![
+            (
+                id,
+                "2026-03-01T08:00:00+01:00".into(),
+                "2026-03-01T08:45:00+01:00".into()
+            ),
+            (
+                id,
+                "2026-03-02T08:00:00+01:00".into(),
+                "2026-03-02T08:45:00+01:00".into()
+            ),
+            (
+                id,
+                "2026-03-03T08:00:00+01:00".into(),
+                "2026-03-03T08:45:00+01:00".into()
+            ),
+        ]
+    );
+    // Summer: still 08:00 local.
+    let items = listed(&server, "ada", "2026-07-01T08:30:00", "2026-07-01T08:31:00");
+    assert_eq!(starts(&items), vec!["2026-07-01T08:00:00+02:00"]);
+    // A window before the series began is empty.
+    assert!(listed(&server, "ada", "1949-12-01T00:00:00", "1950-01-01T08:00:00").is_empty());
+}
+
+#[test]
+fn every_other_day_from_long_ago_keeps_its_phase() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // 1950-01-01 + 2k days; 2026-03-01 is 27818 days later (even), so 1, 3, 5 March.
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "1950-01-01T12:00:00", "end_time": "1950-01-01T13:00:00",
+        "repetition": {"type": "daily", "each": 2}
+    }));
+    let items = listed(&server, "ada", "2026-03-01T00:00:00", "2026-03-07T00:00:00");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2026-03-01T12:00:00+00:00",
+            "2026-03-03T12:00:00+00:00",
+            "2026-03-05T12:00:00+00:00"
+        ]
+    );
+}
+
+#[test]
+fn monthly_number_on_the_31st_clamps_without_drift() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2028-01-31T10:00:00", "end_time": "2028-01-31T11:00:00",
+        "repetition": {"type": "monthly_number"}
+    }));
+    let items = listed(&server, "ada", "2028-01-01T00:00:00", "2028-06-01T00:00:00");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2028-01-31T10:00:00+00:00",
+            "2028-02-29T10:00:00+00:00",
+            "2028-03-31T10:00:00+00:00",
+            "2028-04-30T10:00:00+00:00",
+            "2028-05-31T10:00:00+00:00",
+        ]
+    );
+    // Not a leap year: the 28th.
+    let items = listed(&server, "ada", "2029-02-01T00:00:00", "2029-03-01T00:00:00");
+    assert_eq!(starts(&items), vec!["2029-02-28T10:00:00+00:00"]);
+}
+
+#[test]
+fn yearly_on_29_february_falls_on_the_28th_in_other_years() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2028-02-29T10:00:00", "end_time": "2028-02-29T11:00:00",
+        "repetition": {"type": "yearly"}
+    }));
+    let items = listed(&server, "ada", "2028-01-01T00:00:00", "2033-01-01T00:00:00");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2028-02-29T10:00:00+00:00",
+            "2029-02-28T10:00:00+00:00",
+            "2030-02-28T10:00:00+00:00",
+            "2031-02-28T10:00:00+00:00",
+            "2032-02-29T10:00:00+00:00",
+        ]
+    );
+}
+
+#[test]
+fn monthly_day_weekno_and_last_week() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // 2026-03-10 is the 2nd Tuesday of March.
+    let second = id_of(&server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-10T10:00:00", "end_time": "2026-03-10T11:00:00",
+        "repetition": {"type": "monthly_day_weekno"}
+    })));
+    // 2026-03-24 is the 4th Tuesday (not the last); with monthly_last_week: always the last.
+    let last = id_of(&server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-24T12:00:00", "end_time": "2026-03-24T13:00:00",
+        "repetition": {"type": "monthly_day_weekno", "monthly_last_week": true}
+    })));
+    let items = listed(&server, "ada", "2026-04-01T00:00:00", "2026-07-01T00:00:00");
+    assert_eq!(
+        spans(&items)
+            .into_iter()
+            .map(|(id, s, _)| (id, s))
+            .collect::<Vec<_>>(),
+        vec![
+            (second, "2026-04-14T10:00:00+00:00".to_owned()),
+            (last, "2026-04-28T12:00:00+00:00".to_owned()),
+            (second, "2026-05-12T10:00:00+00:00".to_owned()),
+            (last, "2026-05-26T12:00:00+00:00".to_owned()),
+            (second, "2026-06-09T10:00:00+00:00".to_owned()),
+            (last, "2026-06-30T12:00:00+00:00".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn workday_skips_weekends() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // 2026-03-06 is a Friday.
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-06T09:00:00", "end_time": "2026-03-06T09:15:00",
+        "repetition": {"type": "workday"}
+    }));
+    let items = listed(&server, "ada", "2026-03-06T00:00:00", "2026-03-14T00:00:00");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2026-03-06T09:00:00+00:00",
+            "2026-03-09T09:00:00+00:00",
+            "2026-03-10T09:00:00+00:00",
+            "2026-03-11T09:00:00+00:00",
+            "2026-03-12T09:00:00+00:00",
+            "2026-03-13T09:00:00+00:00",
+        ]
+    );
+}
+
+#[test]
+fn weekly_days_every_second_week() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // Wednesday 2026-03-04, weeks starting Monday: weeks of 2, 16, 30 March.
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-04T09:00:00", "end_time": "2026-03-04T10:00:00",
+        "repetition": {"type": "weekly", "weekly_days": ["mon", "fri"], "each": 2}
+    }));
+    let items = listed(&server, "ada", "2026-03-01T00:00:00", "2026-03-31T00:00:00");
+    assert_eq!(
+        starts(&items),
+        vec![
+            "2026-03-04T09:00:00+00:00",
+            "2026-03-06T09:00:00+00:00",
+            "2026-03-16T09:00:00+00:00",
+            "2026-03-20T09:00:00+00:00",
+            "2026-03-30T09:00:00+00:00",
+        ]
+    );
+}
+
+#[test]
+fn due_date_is_inclusive() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let series = |due: &str| {
+        id_of(&server.event(json!({
+            "author_login": "ada",
+            "start_time": "2026-03-01T09:00:00Z", "end_time": "2026-03-01T10:00:00Z",
+            "repetition": {"type": "daily", "due_date": due}
+        })))
+    };
+    let on = series("2026-03-03T09:00:00Z");
+    let before = series("2026-03-03T08:59:59Z");
+    let items = listed(
+        &server,
+        "ada",
+        "2026-03-01T00:00:00Z",
+        "2026-04-01T00:00:00Z",
+    );
+    let count = |id: i64| items.iter().filter(|e| id_of(e) == id).count();
+    assert_eq!((count(on), count(before)), (3, 2));
+    // The last occurrence's end may run past the due date.
+    let last = items.iter().filter(|e| id_of(e) == on).last().unwrap();
+    assert_eq!(last["end_time"], "2026-03-03T10:00:00+00:00");
+    assert_eq!(last["repetition"]["due_date"], "2026-03-03T09:00:00+00:00");
+}
+
+#[test]
+fn window_errors() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let window_error = (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        error(
+            "validation failed",
+            "time_to must be after time_from",
+            Some("time_to"),
+        ),
+    );
+    assert_eq!(
+        list(
+            &server,
+            "ada",
+            "2026-03-02T00:00:00Z",
+            "2026-03-01T00:00:00Z"
+        ),
+        window_error
+    );
+    assert_eq!(
+        list(
+            &server,
+            "ada",
+            "2026-03-01T00:00:00Z",
+            "2026-03-01T00:00:00Z"
+        ),
+        window_error
+    );
+    // Equal instants written with different offsets.
+    assert_eq!(
+        list(
+            &server,
+            "ada",
+            "2026-03-01T01:00:00+01:00",
+            "2026-03-01T00:00:00Z"
+        ),
+        window_error
+    );
+    assert_eq!(
+        server.get("/users/ada/events?time_to=2026-03-01T00:00:00Z"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter time_from is required",
+                Some("time_from")
+            )
+        )
+    );
+    assert_eq!(
+        server.get("/users/ada/events?time_from=2026-03-01T00:00:00Z"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter time_to is required",
+                Some("time_to")
+            )
+        )
+    );
+    assert_eq!(server.get("/users/ada/events").0, StatusCode::BAD_REQUEST);
+    for bad in [
+        "yesterday",
+        "2026-13-01T00:00:00",
+        "2026-02-30",
+        "1700000000",
+    ] {
+        let (status, body) = list(&server, "ada", bad, "2026-03-01T00:00:00Z");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["error"], "bad request");
+        assert_eq!(body["field"], "time_from", "{bad}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid datetime"),
+            "{body}"
+        );
+    }
+    let (status, body) = list(&server, "ada", "2026-03-01T00:00:00Z", "soon");
+    assert_eq!(
+        (status, body["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("time_to"))
+    );
+    assert_eq!(
+        list(
+            &server,
+            "ghost",
+            "2026-03-01T00:00:00Z",
+            "2026-03-02T00:00:00Z"
+        ),
+        (
+            StatusCode::NOT_FOUND,
+            error("not found", "no user \"ghost\"", None)
+        )
+    );
+}
+
+#[test]
+fn more_occurrences_than_the_limit_is_422() {
+    let server = TestServer::with_yaml("limits:\n  max_occurrences: 5\n");
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-03-01T09:00:00Z", "2026-03-01T10:00:00Z");
+    body["repetition"] = json!({"type": "daily"});
+    server.event(body);
+    // Exactly five is fine.
+    assert_eq!(
+        listed(
+            &server,
+            "ada",
+            "2026-03-01T00:00:00Z",
+            "2026-03-06T00:00:00Z"
+        )
+        .len(),
+        5
+    );
+    let expected = (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        error(
+            "validation failed",
+            "more than 5 occurrences in the window; ask for a smaller window",
+            Some("time_to"),
+        ),
+    );
+    assert_eq!(
+        list(
+            &server,
+            "ada",
+            "2026-03-01T00:00:00Z",
+            "2026-03-07T00:00:00Z"
+        ),
+        expected
+    );
+    // Counting spans events: 4 of the series plus 2 one-offs.
+    server.event(simple_event(
+        "ada",
+        "2026-03-02T12:00:00Z",
+        "2026-03-02T13:00:00Z",
+    ));
+    server.event(simple_event(
+        "ada",
+        "2026-03-03T12:00:00Z",
+        "2026-03-03T13:00:00Z",
+    ));
+    assert_eq!(
+        list(
+            &server,
+            "ada",
+            "2026-03-01T00:00:00Z",
+            "2026-03-05T00:00:00Z"
+        ),
+        expected
+    );
+    assert_eq!(
+        listed(
+            &server,
+            "ada",
+            "2026-03-01T00:00:00Z",
+            "2026-03-04T00:00:00Z"
+        )
+        .len(),
+        5
+    );
+}
+
+#[test]
+fn default_limit_allows_a_large_listing() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let mut body = simple_event("ada", "2026-01-01T09:00:00Z", "2026-01-01T09:01:00Z");
+    body["repetition"] = json!({"type": "daily"});
+    server.event(body);
+    let items = listed(
+        &server,
+        "ada",
+        "2026-01-01T00:00:00Z",
+        "2027-01-01T00:00:00Z",
+    );
+    assert_eq!(items.len(), 365);
+    assert_eq!(items[364]["start_time"], "2026-12-31T09:00:00+00:00");
+}
+
+// ----- OpenAPI ----------------------------------------------------------------------------
+
+#[test]
+fn openapi_lists_the_paths_and_schemas() {
+    let server = TestServer::start();
+    let (status, spec) = server.get("/openapi.json");
+    assert_eq!(status, StatusCode::OK);
+    let keys = |value: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = value
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    };
+    let paths = keys(&spec["paths"]);
+    let schemas = keys(&spec["components"]["schemas"]);
+    insta::assert_json_snapshot!(
+        "openapi_paths_and_schemas",
+        json!({"paths": paths, "schemas": schemas})
+    );
+
+    for name in ["NewUser", "NewEvent"] {
+        let schema = &spec["components"]["schemas"][name];
+        let examples = schema
+            .get("examples")
+            .or_else(|| schema.get("example"))
+            .unwrap_or_else(|| panic!("{name} has no example: {schema}"));
+        let example = examples
+            .as_array()
+            .and_then(|a| a.first())
+            .unwrap_or(examples);
+        assert!(
+            example.is_object() && !example.as_object().unwrap().is_empty(),
+            "{name}: {example}"
+        );
+    }
+    // The documented examples are accepted by the server as they are.
+    let user_example = |name: &str| -> Value {
+        let schema = &spec["components"]["schemas"][name];
+        let examples = schema
+            .get("examples")
+            .or_else(|| schema.get("example"))
+            .unwrap();
+        examples
+            .as_array()
+            .and_then(|a| a.first())
+            .unwrap_or(examples)
+            .clone()
+    };
+    let (status, body) = server.post("/users", user_example("NewUser"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let event = user_example("NewEvent");
+    for login in event["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user"]["login"].as_str().unwrap())
+    {
+        if login != body["login"] {
+            server.user(login, json!({}));
+        }
+    }
+    let (status, created) = server.post("/event", event);
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    // The listed operations declare their error responses.
+    for (path, method, code) in [
+        ("/users", "post", "409"),
+        ("/users", "post", "422"),
+        ("/users/{login}", "get", "404"),
+        ("/users/{login}/events", "get", "400"),
+        ("/event", "post", "422"),
+        ("/event/{id}", "get", "404"),
+        ("/event/{id}/accept", "post", "400"),
+    ] {
+        assert!(
+            spec["paths"][path][method]["responses"].get(code).is_some(),
+            "{method} {path} does not document {code}"
+        );
+    }
+}
