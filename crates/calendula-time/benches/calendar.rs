@@ -1,0 +1,84 @@
+//! Pure calendar arithmetic: recurrence expansion (young vs 1900 series, per type), interval
+//! merging and the free-slot sweep. `cargo bench -p calendula-time --bench calendar`.
+
+use calendula_time::freeslot::free_slots;
+use calendula_time::intervals::{merge, Interval};
+use calendula_time::recurrence::{RepeatType, Rule, Series};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(8, 0, 0).unwrap())
+}
+
+fn series(kind: RepeatType, start: DateTime<Utc>) -> Series {
+    let weekly_days = if kind == RepeatType::Weekly { vec![Weekday::Mon, Weekday::Thu] } else { Vec::new() };
+    Series {
+        start,
+        end: start + Duration::minutes(30),
+        tz: chrono_tz::Europe::Berlin,
+        rule: Some(Rule { kind, each: 1, weekly_days, monthly_last_week: false, due: None }),
+    }
+}
+
+const TYPES: [(RepeatType, &str); 6] = [
+    (RepeatType::Daily, "daily"),
+    (RepeatType::Weekly, "weekly"),
+    (RepeatType::Workday, "workday"),
+    (RepeatType::MonthlyNumber, "monthly_number"),
+    (RepeatType::MonthlyDayWeekno, "monthly_day_weekno"),
+    (RepeatType::Yearly, "yearly"),
+];
+
+/// One month (December 2026) of a series that started yesterday vs in 1900.
+fn expansion(c: &mut Criterion) {
+    let (from, to) = (at(2026, 12, 1), at(2027, 1, 1));
+    let mut group = c.benchmark_group("expand_one_month");
+    for (kind, name) in TYPES {
+        for (age, start) in [("young", at(2026, 11, 30)), ("1900", at(1900, 1, 1))] {
+            let s = series(kind, start);
+            group.bench_with_input(BenchmarkId::new(name, age), &s, |b, s| {
+                b.iter(|| black_box(s.overlapping(from, to).count()))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// Pseudo-random busy intervals over a year for `users` users, 200 each.
+fn busy(users: usize) -> Vec<Interval> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let origin = at(2026, 1, 1);
+    (0..users * 200)
+        .map(|_| {
+            let start = origin + Duration::minutes((next() % (365 * 24 * 60)) as i64);
+            Interval::new(start, start + Duration::minutes(15 + (next() % 180) as i64))
+        })
+        .collect()
+}
+
+fn merging_and_search(c: &mut Criterion) {
+    let mut group = c.benchmark_group("free_time");
+    for users in [1, 10, 50, 100] {
+        let raw = busy(users);
+        group.bench_with_input(BenchmarkId::new("merge", users), &raw, |b, raw| b.iter(|| black_box(merge(raw.iter().copied()))));
+        let merged = merge(raw.iter().copied());
+        group.bench_with_input(BenchmarkId::new("free_slots_1h", users), &merged, |b, merged| {
+            b.iter(|| black_box(free_slots(merged, at(2026, 1, 1), at(2027, 1, 1), Duration::hours(1), 1)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_millis(500));
+    targets = expansion, merging_and_search
+}
+criterion_main!(benches);
