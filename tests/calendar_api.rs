@@ -704,13 +704,13 @@ fn naive_times_are_read_in_the_event_zone_and_offsets_are_respected() {
             .trim(),
         "2026-07-01 07:00"
     );
-    // UTC events are shown with a +00:00 offset.
+    // UTC events carry the "Z" offset (RFC 3339 for +00:00).
     let utc = server.event(simple_event(
         "ada",
         "2026-07-01T09:00:00",
         "2026-07-01T10:00:00",
     ));
-    assert_eq!(utc["start_time"], "2026-07-01T09:00:00+00:00");
+    assert_eq!(utc["start_time"], "2026-07-01T09:00:00Z");
 }
 
 #[test]
@@ -1519,7 +1519,7 @@ fn recurring_edges_use_the_occurrence_times() {
         "2026-07-03T11:00:00Z",
         "2026-07-05T10:00:00Z",
     );
-    assert_eq!(starts(&items), vec!["2026-07-04T10:00:00+00:00"]);
+    assert_eq!(starts(&items), vec!["2026-07-04T10:00:00Z"]);
     let items = listed(
         &server,
         "ada",
@@ -1529,9 +1529,9 @@ fn recurring_edges_use_the_occurrence_times() {
     assert_eq!(
         starts(&items),
         vec![
-            "2026-07-03T10:00:00+00:00",
-            "2026-07-04T10:00:00+00:00",
-            "2026-07-05T10:00:00+00:00"
+            "2026-07-03T10:00:00Z",
+            "2026-07-04T10:00:00Z",
+            "2026-07-05T10:00:00Z"
         ]
     );
 }
@@ -1596,18 +1596,18 @@ fn recurring_and_one_off_events_interleave_by_start() {
         vec![
             (
                 daily,
-                "2026-07-02T09:00:00+00:00".into(),
-                "2026-07-02T09:15:00+00:00".into()
+                "2026-07-02T09:00:00Z".into(),
+                "2026-07-02T09:15:00Z".into()
             ),
             (
                 once,
-                "2026-07-02T12:00:00+00:00".into(),
-                "2026-07-02T13:00:00+00:00".into()
+                "2026-07-02T12:00:00Z".into(),
+                "2026-07-02T13:00:00Z".into()
             ),
             (
                 daily,
-                "2026-07-03T09:00:00+00:00".into(),
-                "2026-07-03T09:15:00+00:00".into()
+                "2026-07-03T09:00:00Z".into(),
+                "2026-07-03T09:15:00Z".into()
             ),
         ]
     );
@@ -1895,9 +1895,9 @@ fn every_other_day_from_long_ago_keeps_its_phase() {
     assert_eq!(
         starts(&items),
         vec![
-            "2026-03-01T12:00:00+00:00",
-            "2026-03-03T12:00:00+00:00",
-            "2026-03-05T12:00:00+00:00"
+            "2026-03-01T12:00:00Z",
+            "2026-03-03T12:00:00Z",
+            "2026-03-05T12:00:00Z"
         ]
     );
 }
@@ -1915,16 +1915,16 @@ fn monthly_number_on_the_31st_clamps_without_drift() {
     assert_eq!(
         starts(&items),
         vec![
-            "2028-01-31T10:00:00+00:00",
-            "2028-02-29T10:00:00+00:00",
-            "2028-03-31T10:00:00+00:00",
-            "2028-04-30T10:00:00+00:00",
-            "2028-05-31T10:00:00+00:00",
+            "2028-01-31T10:00:00Z",
+            "2028-02-29T10:00:00Z",
+            "2028-03-31T10:00:00Z",
+            "2028-04-30T10:00:00Z",
+            "2028-05-31T10:00:00Z",
         ]
     );
     // Not a leap year: the 28th.
     let items = listed(&server, "ada", "2029-02-01T00:00:00", "2029-03-01T00:00:00");
-    assert_eq!(starts(&items), vec!["2029-02-28T10:00:00+00:00"]);
+    assert_eq!(starts(&items), vec!["2029-02-28T10:00:00Z"]);
 }
 
 #[test]
@@ -1940,11 +1940,11 @@ fn yearly_on_29_february_falls_on_the_28th_in_other_years() {
     assert_eq!(
         starts(&items),
         vec![
-            "2028-02-29T10:00:00+00:00",
-            "2029-02-28T10:00:00+00:00",
-            "2030-02-28T10:00:00+00:00",
-            "2031-02-28T10:00:00+00:00",
-            "2032-02-29T10:00:00+00:00",
+            "2028-02-29T10:00:00Z",
+            "2029-02-28T10:00:00Z",
+            "2030-02-28T10:00:00Z",
+            "2031-02-28T10:00:00Z",
+            "2032-02-29T10:00:00Z",
         ]
     );
 }
@@ -1972,12 +1972,12 @@ fn monthly_day_weekno_and_last_week() {
             .map(|(id, s, _)| (id, s))
             .collect::<Vec<_>>(),
         vec![
-            (second, "2026-04-14T10:00:00+00:00".to_owned()),
-            (last, "2026-04-28T12:00:00+00:00".to_owned()),
-            (second, "2026-05-12T10:00:00+00:00".to_owned()),
-            (last, "2026-05-26T12:00:00+00:00".to_owned()),
-            (second, "2026-06-09T10:00:00+00:00".to_owned()),
-            (last, "2026-06-30T12:00:00+00:00".to_owned()),
+            (second, "2026-04-14T10:00:00Z".to_owned()),
+            (last, "2026-04-28T12:00:00Z".to_owned()),
+            (second, "2026-05-12T10:00:00Z".to_owned()),
+            (last, "2026-05-26T12:00:00Z".to_owned()),
+            (second, "2026-06-09T10:00:00Z".to_owned()),
+            (last, "2026-06-30T12:00:00Z".to_owned()),
         ]
     );
 }
@@ -1996,12 +1996,12 @@ fn workday_skips_weekends() {
     assert_eq!(
         starts(&items),
         vec![
-            "2026-03-06T09:00:00+00:00",
-            "2026-03-09T09:00:00+00:00",
-            "2026-03-10T09:00:00+00:00",
-            "2026-03-11T09:00:00+00:00",
-            "2026-03-12T09:00:00+00:00",
-            "2026-03-13T09:00:00+00:00",
+            "2026-03-06T09:00:00Z",
+            "2026-03-09T09:00:00Z",
+            "2026-03-10T09:00:00Z",
+            "2026-03-11T09:00:00Z",
+            "2026-03-12T09:00:00Z",
+            "2026-03-13T09:00:00Z",
         ]
     );
 }
@@ -2020,11 +2020,11 @@ fn weekly_days_every_second_week() {
     assert_eq!(
         starts(&items),
         vec![
-            "2026-03-04T09:00:00+00:00",
-            "2026-03-06T09:00:00+00:00",
-            "2026-03-16T09:00:00+00:00",
-            "2026-03-20T09:00:00+00:00",
-            "2026-03-30T09:00:00+00:00",
+            "2026-03-04T09:00:00Z",
+            "2026-03-06T09:00:00Z",
+            "2026-03-16T09:00:00Z",
+            "2026-03-20T09:00:00Z",
+            "2026-03-30T09:00:00Z",
         ]
     );
 }
@@ -2052,8 +2052,8 @@ fn due_date_is_inclusive() {
     assert_eq!((count(on), count(before)), (3, 2));
     // The last occurrence's end may run past the due date.
     let last = items.iter().filter(|e| id_of(e) == on).last().unwrap();
-    assert_eq!(last["end_time"], "2026-03-03T10:00:00+00:00");
-    assert_eq!(last["repetition"]["due_date"], "2026-03-03T09:00:00+00:00");
+    assert_eq!(last["end_time"], "2026-03-03T10:00:00Z");
+    assert_eq!(last["repetition"]["due_date"], "2026-03-03T09:00:00Z");
 }
 
 #[test]
@@ -2237,7 +2237,7 @@ fn default_limit_allows_a_large_listing() {
         "2027-01-01T00:00:00Z",
     );
     assert_eq!(items.len(), 365);
-    assert_eq!(items[364]["start_time"], "2026-12-31T09:00:00+00:00");
+    assert_eq!(items[364]["start_time"], "2026-12-31T09:00:00Z");
 }
 
 // ----- OpenAPI ----------------------------------------------------------------------------
@@ -2321,4 +2321,164 @@ fn openapi_lists_the_paths_and_schemas() {
             "{method} {path} does not document {code}"
         );
     }
+}
+
+#[test]
+fn occurrences_longer_than_the_period_overlap_the_window() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // Daily, each occurrence lasting 30 hours: 2 July's runs until 3 July 15:00.
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-07-01T09:00:00", "end_time": "2026-07-02T15:00:00",
+        "repetition": {"type": "daily"}
+    }));
+    let items = listed(
+        &server,
+        "ada",
+        "2026-07-03T00:00:00Z",
+        "2026-07-03T01:00:00Z",
+    );
+    assert_eq!(
+        spans(&items)
+            .into_iter()
+            .map(|(_, s, e)| (s, e))
+            .collect::<Vec<_>>(),
+        vec![(
+            "2026-07-02T09:00:00Z".to_owned(),
+            "2026-07-03T15:00:00Z".to_owned()
+        )]
+    );
+    let items = listed(
+        &server,
+        "ada",
+        "2026-07-03T10:00:00Z",
+        "2026-07-03T11:00:00Z",
+    );
+    assert_eq!(
+        starts(&items),
+        vec!["2026-07-02T09:00:00Z", "2026-07-03T09:00:00Z"]
+    );
+}
+
+#[test]
+fn finished_series_are_not_listed_after_their_due_date() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    server.user("bob", json!({}));
+    server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-01T09:00:00Z", "end_time": "2026-03-01T10:00:00Z",
+        "repetition": {"type": "weekly", "due_date": "2026-03-15T09:00:00Z"},
+        "participants": [{"user": {"login": "bob"}}]
+    }));
+    for login in ["ada", "bob"] {
+        assert_eq!(
+            starts(&listed(
+                &server,
+                login,
+                "2026-03-10T00:00:00Z",
+                "2027-01-01T00:00:00Z"
+            )),
+            vec!["2026-03-15T09:00:00Z"],
+            "{login}"
+        );
+        assert!(listed(
+            &server,
+            login,
+            "2026-03-15T10:00:00Z",
+            "2027-01-01T00:00:00Z"
+        )
+        .is_empty());
+    }
+}
+
+// ----- product bugs found by this suite (ignored until fixed) -----------------------------
+
+#[test]
+
+fn non_ascii_notification_offset_is_422_not_a_panic() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    for offset in ["5é", "10ч", "€"] {
+        let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+        body["notifications"] = json!([{"channel": "email", "offset": offset}]);
+        assert_invalid(server.post("/event", body), "notifications[0].offset");
+    }
+}
+
+#[test]
+
+fn nul_characters_in_user_fields_are_422_not_500() {
+    let server = TestServer::start();
+    let response = server.post(
+        "/users",
+        json!({"login": "nul", "name": {"first": "a\u{0}b", "last": "x"}}),
+    );
+    assert_invalid(response, "name.first");
+    let response = server.post(
+        "/users",
+        json!({"login": "nul", "name": {"first": "a", "last": "x"}, "contacts": {"phone": "\u{0}"}}),
+    );
+    assert_invalid(response, "contacts.phone");
+}
+
+#[test]
+
+fn nul_characters_in_event_fields_are_422_not_500() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    for field in ["name", "description"] {
+        let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+        body[field] = json!("a\u{0}b");
+        assert_invalid(server.post("/event", body), field);
+    }
+    assert_eq!(event_rows(&server), "0,0,0");
+}
+
+#[test]
+
+fn nul_characters_in_path_and_query_logins_are_not_500() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let id = id_of(&server.event(simple_event(
+        "ada",
+        "2026-07-01T09:00:00Z",
+        "2026-07-01T10:00:00Z",
+    )));
+    assert_eq!(server.get("/users/a%00b").0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        list(
+            &server,
+            "a%00b",
+            "2026-07-01T00:00:00Z",
+            "2026-07-02T00:00:00Z"
+        )
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = accept(&server, id, "user_login=a%00b&decision=yes");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "user_login", "{body}");
+}
+
+#[test]
+
+fn output_times_denote_the_stored_instant_in_zones_with_second_offsets() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    // Liberia used UTC-00:44:30 until 1972.
+    let event = server.event(json!({
+        "author_login": "ada", "timezone": "Africa/Monrovia",
+        "start_time": "1960-06-01T12:00:00Z", "end_time": "1960-06-01T13:00:00Z"
+    }));
+    let shown = event["start_time"].as_str().unwrap();
+    let instant = chrono::DateTime::parse_from_rfc3339(shown)
+        .unwrap_or_else(|e| panic!("{shown}: {e}"))
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        instant.to_rfc3339(),
+        "1960-06-01T12:00:00+00:00",
+        "shown as {shown}"
+    );
 }

@@ -48,7 +48,8 @@ pub async fn calc_free_slot(
     let from = request.start_calc_from.resolve(Tz::UTC);
     let until = request
         .search_until
-        .map_or(from + DEFAULT_HORIZON, |u| u.resolve(Tz::UTC));
+        .map_or(from + DEFAULT_HORIZON, |u| u.resolve(Tz::UTC))
+        .min(last_writable_instant());
     window("search_until", from, until)?;
     let users = load_users(&mut conn, &request.user_logins).await?;
     let slots =
@@ -88,6 +89,13 @@ pub async fn free_busy(
         })
         .collect();
     Ok(Json(answer))
+}
+
+/// RFC 3339 has four-digit years: no answer may end after 9999-12-31T23:59:59Z.
+fn last_writable_instant() -> chrono::DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map_or(chrono::DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
 }
 
 fn span(interval: Interval, tz: Tz) -> TimeSpan {

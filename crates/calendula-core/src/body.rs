@@ -28,15 +28,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { "body" } else { path.as_str() };
-                ApiError::invalid(field, inner.to_string())
-            }
+            serde_json::error::Category::Data => ApiError::invalid(&field_of(&path, &inner), inner.to_string()),
             _ => malformed(inner),
         }
     })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
+}
+
+/// The JSON path to blame: serde reports a missing field at its parent, so the field's
+/// name is taken from the message (`missing field `login``).
+fn field_of(path: &str, error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (path, None) => path.to_owned(),
+    }
 }
 
 #[rocket::async_trait]
@@ -118,6 +128,10 @@ mod tests {
         assert_eq!(e.status, Status::UnprocessableEntity);
         assert_eq!(e.body.field.as_deref(), Some("items[1].n"));
         let e = parse_json::<Sample>(br#"{}"#).unwrap_err();
+        assert_eq!(e.body.field.as_deref(), Some("items"));
+        let e = parse_json::<Sample>(br#"{"items": [{}]}"#).unwrap_err();
+        assert_eq!(e.body.field.as_deref(), Some("items[0].n"));
+        let e = parse_json::<Sample>(br#"[]"#).unwrap_err();
         assert_eq!(e.body.field.as_deref(), Some("body"));
     }
 }

@@ -22,8 +22,7 @@ pub const MAX_OFFSET_MINUTES: u32 = 50 * 24 * 60;
 pub const DEFAULT_EVENT_NAME: &str = "New meeting";
 
 pub fn login(field: &str, login: &str) -> ApiResult<()> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if login.is_empty() || login.len() > MAX_LOGIN_LEN || !login.chars().all(allowed) {
+    if !is_login(login) {
         return Err(ApiError::invalid(
             field,
             format!("login must be 1..{MAX_LOGIN_LEN} characters of [A-Za-z0-9._-]"),
@@ -41,14 +40,21 @@ pub fn timezone(field: &str, name: &str) -> ApiResult<Tz> {
     })
 }
 
+/// Text that fits its column: at most `max` characters, and no NUL (PostgreSQL text cannot hold it).
 fn max_chars(field: &str, text: &str, max: usize) -> ApiResult<()> {
     if text.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("at most {max} characters"),
-        ));
+        return Err(ApiError::invalid(field, format!("at most {max} characters")));
+    }
+    if text.contains('\0') {
+        return Err(ApiError::invalid(field, "must not contain NUL characters"));
     }
     Ok(())
+}
+
+/// Whether `login` could name a user at all (lookups of anything else find nobody).
+pub fn is_login(login: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    !login.is_empty() && login.len() <= MAX_LOGIN_LEN && login.chars().all(allowed)
 }
 
 /// A reminder offset `^\d+[mhd]$` in minutes, at most 50 days.
@@ -59,6 +65,9 @@ pub fn offset_minutes(field: &str, offset: &str) -> ApiResult<u32> {
             format!("invalid offset {offset:?}, expected a number and m, h or d, at most 50d"),
         )
     };
+    if !offset.is_ascii() {
+        return Err(bad());
+    }
     let (digits, unit) = offset.split_at(offset.len().saturating_sub(1));
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -302,6 +311,12 @@ mod tests {
         ] {
             assert!(offset_minutes("o", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn nul_is_rejected_in_text() {
+        assert!(max_chars("name", "a\0b", 10).is_err());
+        assert!(max_chars("name", "ab", 10).is_ok());
     }
 
     #[test]

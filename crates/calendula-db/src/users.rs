@@ -138,6 +138,10 @@ pub async fn find_by_login(
     conn: &mut AsyncPgConnection,
     login: &str,
 ) -> ApiResult<Option<UserRow>> {
+    // Anything that is not a login names nobody, and must not reach PostgreSQL (NUL bytes).
+    if !calendula_core::validate::is_login(login) {
+        return Ok(None);
+    }
     Ok(users::table
         .filter(users::login.eq(login))
         .select(UserRow::as_select())

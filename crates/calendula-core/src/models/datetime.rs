@@ -89,9 +89,16 @@ impl JsonSchema for InputDateTime {
     }
 }
 
-/// An instant as the API writes it: with the offset `tz` has at that instant.
+/// An instant as the API writes it: with the offset `tz` has at that instant. RFC 3339
+/// offsets have no seconds, so historical offsets like -00:44:30 are written as UTC rather
+/// than rounded to a different instant.
 pub fn output_time(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
-    instant.with_timezone(&tz).fixed_offset()
+    let local = instant.with_timezone(&tz).fixed_offset();
+    if local.offset().local_minus_utc() % 60 == 0 {
+        local
+    } else {
+        instant.fixed_offset()
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +144,12 @@ mod tests {
         ] {
             assert!(InputDateTime::parse(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn second_level_offsets_fall_back_to_utc() {
+        let t = "1960-06-01T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(output_time(t, chrono_tz::Africa::Monrovia).with_timezone(&Utc), t);
     }
 
     #[test]

@@ -120,9 +120,9 @@ pub struct RepetitionInput {
     /// `weakly` is accepted as `weekly`.
     #[serde(rename = "type")]
     pub kind: RepeatType,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub weekly_days: Vec<EDay>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub monthly_last_week: bool,
     #[serde(default)]
     pub due_date: Option<InputDateTime>,
@@ -151,6 +151,24 @@ pub struct Event {
     pub repetition: Option<Repetition>,
 }
 
+/// The name a masked event shows (see [`Event::busy_block`]).
+pub const BUSY_NAME: &str = "busy";
+
+impl Event {
+    /// The event as a caller who is not one of its members sees it when the auth module
+    /// enforces access: when and whose time it blocks (id, author, times, zone, repetition),
+    /// with the name `"busy"`, an empty description and no participants or reminders.
+    pub fn busy_block(self) -> Event {
+        Event {
+            name: BUSY_NAME.to_owned(),
+            description: String::new(),
+            notifications: Vec::new(),
+            participants: Vec::new(),
+            ..self
+        }
+    }
+}
+
 /// `POST /event/` body (RCreateEvent).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(example = "NewEvent::example")]
@@ -170,9 +188,9 @@ pub struct NewEvent {
     pub description: Option<String>,
     #[serde(default)]
     pub repetition: Option<RepetitionInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub notifications: Vec<NotificationInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub participants: Vec<NewParticipant>,
 }
 

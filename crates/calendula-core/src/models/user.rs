@@ -58,8 +58,8 @@ pub struct UserFull {
     pub contacts: Contacts,
 }
 
-/// `POST /users/` body.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// `POST /users/` body. Its `Debug` never shows the password.
+#[derive(Clone, Deserialize, JsonSchema)]
 #[schemars(example = "NewUser::example")]
 pub struct NewUser {
     /// 1..64 characters of `[A-Za-z0-9._-]`.
@@ -70,11 +70,24 @@ pub struct NewUser {
     /// IANA time zone name; default `UTC`.
     #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub contacts: Contacts,
     /// Optional; never returned.
     #[serde(default)]
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("login", &self.login)
+            .field("name", &self.name)
+            .field("work_days", &self.work_days)
+            .field("timezone", &self.timezone)
+            .field("contacts", &self.contacts)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl NewUser {
