@@ -1,44 +1,109 @@
 //! Where the database comes from: the configured hosts, or, when none are configured, the
-//! embedded PostgreSQL started from the machine's binaries with data kept in
-//! `database.embedded.dir`.
+//! embedded PostgreSQL (a primary and `embedded.replicas` streaming replicas, all of them
+//! hosts of the pool) started from the machine's binaries with data kept in
+//! `database.embedded.dir`. Migrations run as soon as a master is known.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use calendula_db::pool::ConnectParams;
 use calendula_db::{migrations, DatabaseConfig, Db, HostAddr};
 use calendula_pg::{Cluster, ClusterOptions};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long [`Database::open`] waits for a master and the migrations.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest pause between two migration attempts that failed.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
+
+/// Where the migrations stand.
+#[derive(Debug, Clone, PartialEq)]
+enum Migration {
+    /// Not applied yet; the last attempt's error, if one failed.
+    Pending(Option<String>),
+    Done,
+}
 
 /// The database the server talks to, and the embedded cluster it owns, if any.
 pub struct Database {
     pub db: Db,
     embedded: Option<Cluster>,
+    migrator: JoinHandle<()>,
+    migration: watch::Receiver<Migration>,
 }
 
 impl Database {
     /// Starts the embedded cluster when no hosts are configured, builds the pool and
-    /// applies pending migrations.
-    pub async fn open(config: &DatabaseConfig) -> Result<Database, String> {
-        let (embedded, addr) = match config.host_addrs().into_iter().next() {
-            Some(addr) => (None, addr),
-            None => {
+    /// starts a task that applies pending migrations as soon as a master is known. Never
+    /// waits for a configured host: with every host down the server starts, and `/ready`
+    /// and every request answer 503 until a master is found and migrated.
+    pub async fn start(config: &DatabaseConfig) -> Result<Database, String> {
+        let (embedded, hosts) = match config.host_addrs() {
+            hosts if !hosts.is_empty() => (None, hosts),
+            _ => {
                 let cluster = start_embedded(config).await?;
-                let addr = HostAddr {
-                    host: cluster.primary().host().to_owned(),
-                    port: cluster.primary().port(),
-                };
-                (Some(cluster), addr)
+                let hosts = cluster
+                    .instances()
+                    .iter()
+                    .map(|i| HostAddr::new(i.host(), i.port()))
+                    .collect();
+                (Some(cluster), hosts)
             }
         };
-        let db = Db::new(ConnectParams::new(addr, config), config);
-        let applied = migrations::run_pending(db.params()).await?;
-        if !applied.is_empty() {
-            log::info!(target: "calendula::db", "applied migrations: {}", applied.join(", "));
-        }
-        Ok(Database { db, embedded })
+        let db = Db::new(config, hosts)?;
+        let (state, migration) = watch::channel(Migration::Pending(None));
+        let migrator = tokio::spawn(migrate_when_master_known(
+            db.clone(),
+            config.refresh_delay.get(),
+            state,
+        ));
+        Ok(Database {
+            db,
+            embedded,
+            migrator,
+            migration,
+        })
     }
 
-    /// Stops the embedded cluster (cleanly, keeping its data).
+    /// [`Database::start`], then waits (at most a minute) until the migrations are applied:
+    /// for `calendula migrate` and for callers that need the schema at once.
+    pub async fn open(config: &DatabaseConfig) -> Result<Database, String> {
+        let mut database = Self::start(config).await?;
+        match database.wait_migrated(OPEN_TIMEOUT).await {
+            Ok(()) => Ok(database),
+            Err(e) => {
+                database.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits until the migrations are applied, at most `timeout`.
+    pub async fn wait_migrated(&mut self, timeout: Duration) -> Result<(), String> {
+        let done = matches!(
+            tokio::time::timeout(timeout, self.migration.wait_for(|m| *m == Migration::Done))
+                .await,
+            Ok(Ok(_))
+        );
+        if done {
+            return Ok(());
+        }
+        let state = self.migration.borrow().clone();
+        Err(match state {
+            Migration::Pending(Some(e)) => format!("database migrations not applied: {e}"),
+            _ => format!(
+                "database migrations not applied: no master reachable within {}s",
+                timeout.as_secs()
+            ),
+        })
+    }
+
+    /// Stops the migration task and the pool (checkers and connections), then the embedded
+    /// cluster (cleanly, keeping its data).
     pub async fn close(self) {
+        self.migrator.abort();
+        let _ = self.migrator.await;
+        self.db.close().await;
         if let Some(mut cluster) = self.embedded {
             let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await;
             match stopped {
@@ -47,6 +112,38 @@ impl Database {
                     log::error!(target: "calendula::db", "stopping embedded PostgreSQL: {e}")
                 }
                 Err(e) => log::error!(target: "calendula::db", "stopping embedded PostgreSQL: {e}"),
+            }
+        }
+    }
+}
+
+/// Waits for a master, migrates it, marks the pool ready; retries (backing off) when an
+/// attempt fails, e.g. because the master went away meanwhile.
+async fn migrate_when_master_known(db: Db, retry: Duration, state: watch::Sender<Migration>) {
+    let mut pause = retry;
+    loop {
+        let Some(master) = db.pool().wait_for_master(Duration::from_secs(3600)).await else {
+            if db.pool().is_closed() {
+                return;
+            }
+            continue;
+        };
+        match migrations::run_pending(db.connect_options(), &master).await {
+            Ok(applied) => {
+                if applied.is_empty() {
+                    log::info!(target: "calendula::db", "schema up to date on {master}");
+                } else {
+                    log::info!(target: "calendula::db", "applied migrations on {master}: {}", applied.join(", "));
+                }
+                db.mark_migrated();
+                state.send_replace(Migration::Done);
+                return;
+            }
+            Err(e) => {
+                log::warn!(target: "calendula::db", "migrating {master}: {e}; retrying in {pause:?}");
+                state.send_replace(Migration::Pending(Some(e)));
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
             }
         }
     }
@@ -67,7 +164,12 @@ async fn start_embedded(config: &DatabaseConfig) -> Result<Cluster, String> {
         .await
         .map_err(|e| format!("embedded PostgreSQL: {e}"))?
         .map_err(|e| format!("embedded PostgreSQL: {e}"))?;
-    log::info!(target: "calendula::db", "embedded PostgreSQL listening on port {}", cluster.primary().port());
+    log::info!(
+        target: "calendula::db",
+        "embedded PostgreSQL listening on port {} ({} replicas)",
+        cluster.primary().port(),
+        cluster.replicas().len()
+    );
     Ok(cluster)
 }
 

@@ -15,6 +15,15 @@ pub fn merge(parts: Vec<(&'static str, OpenApi)>) -> Result<OpenApi, String> {
         merge_specs(&mut spec, &prefix, part)
             .map_err(|e| format!("cannot merge the OpenAPI of {mount}: {e}"))?;
     }
+    // A module's route `/` mounted at `/auth` is served at `/auth` (as every path, with or
+    // without the trailing slash); document it the way the root's paths are.
+    spec.paths = std::mem::take(&mut spec.paths)
+        .into_iter()
+        .map(|(path, item)| match path.strip_suffix('/') {
+            Some(trimmed) if !trimmed.is_empty() => (trimmed.to_owned(), item),
+            _ => (path, item),
+        })
+        .collect();
     spec.info.title = "Calendula".into();
     spec.info.version = env!("CARGO_PKG_VERSION").into();
     spec.info.description =

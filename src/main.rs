@@ -107,11 +107,13 @@ async fn run(
     figment: rocket::figment::Figment,
     migrate_only: bool,
 ) -> Result<(), String> {
-    let database = Database::open(&config.database).await?;
     if migrate_only {
-        database.close().await;
+        Database::open(&config.database).await?.close().await;
         return Ok(());
     }
+    // Serving does not wait for the database: /ready and the routes answer 503 until a
+    // master is known and migrated.
+    let database = Database::start(&config.database).await?;
     let db = database.db.clone();
     let served = match calendula::build_rocket(config, db, figment) {
         Ok(rocket) => rocket.launch().await.map(drop).map_err(|e| e.to_string()),

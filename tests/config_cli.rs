@@ -94,7 +94,7 @@ fn wrong_types_and_ranges_are_reported() {
         "{stderr}"
     );
 
-    let (code, stderr) = check("modules:\n  auth:\n    session_ttl: 10s\n");
+    let (code, stderr) = check("modules:\n  auth:\n    session_ttl: 500ms\n");
     assert_eq!(code, 2);
     assert!(stderr.contains("modules.auth.session_ttl"), "{stderr}");
 }

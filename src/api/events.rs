@@ -1,8 +1,12 @@
 //! `POST /event/`, `GET /event/{id}`, `POST /event/{id}/accept`.
+//!
+//! When the auth module enforces sessions ([`Writer`] answers 401 without one): an event is
+//! created by the session's user only, an invitation is answered by the invited user only
+//! (403 otherwise), and callers who are not members of an event see a busy block.
 
 use calendula_core::models::{Decision, Event, NewEvent};
 use calendula_core::{validate, ApiError, ApiResult, JsonBody};
-use calendula_db::{events, users, ReadConn, WriteConn};
+use calendula_db::{events, users, CurrentUser, ReadConn, WriteConn, Writer};
 use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{get, post};
@@ -10,19 +14,53 @@ use rocket_okapi::openapi;
 
 use super::params;
 
+/// Whose event is created: `author_login`, or the session's user when it is omitted. When
+/// sessions are enforced, `author_login` must be the session's user.
+fn author_login(writer: &Writer, given: Option<String>) -> ApiResult<String> {
+    match (given, writer.user()) {
+        (Some(given), Some(own)) if writer.policy.enforce && given != own.login => {
+            Err(ApiError::forbidden(format!(
+                "author_login must be the session's user {:?} (or omitted)",
+                own.login
+            )))
+        }
+        (Some(given), _) => Ok(given),
+        (None, Some(own)) => Ok(own.login.clone()),
+        (None, None) => Err(ApiError::invalid(
+            "author_login",
+            "author_login is required",
+        )),
+    }
+}
+
+/// Who answers an invitation: `user_login`, or the session's user when it is omitted. When
+/// sessions are enforced, only the session's user answers for themself.
+fn answering_login(writer: &Writer, given: Option<&str>) -> ApiResult<String> {
+    match (given.filter(|l| !l.is_empty()), writer.user()) {
+        (Some(given), Some(own)) if writer.policy.enforce && given != own.login => {
+            Err(ApiError::forbidden(format!(
+                "only a participant answers for themself: user_login must be {:?} (or omitted)",
+                own.login
+            )))
+        }
+        (Some(given), _) => Ok(given.to_owned()),
+        (None, Some(own)) => Ok(own.login.clone()),
+        (None, None) => params::required("user_login", None).map(str::to_owned),
+    }
+}
+
 /// Create an event with its participants and reminders, atomically. Times without an offset
-/// are wall times in the event's zone (default: the author's).
+/// are wall times in the event's zone (default: the author's). `author_login` may be omitted
+/// when a session is presented (the session's user is the author).
 #[openapi(tag = "Events")]
 #[post("/event", data = "<body>")]
 pub async fn create_event(
+    writer: Writer,
     mut conn: WriteConn,
     body: JsonBody<NewEvent>,
 ) -> ApiResult<Created<Json<Event>>> {
     let event = body.0;
-    let author_login = event
-        .author_login
-        .clone()
-        .ok_or_else(|| ApiError::invalid("author_login", "author_login is required"))?;
+    let author_login = author_login(&writer, event.author_login.clone())?;
     validate::login("author_login", &author_login)?;
     let author = users::find_by_login(&mut conn, &author_login)
         .await?
@@ -44,27 +82,39 @@ pub async fn create_event(
     Ok(Created::new(format!("/event/{id}")).body(Json(created.to_model(None))))
 }
 
-/// One event with participants, reminders and repetition.
+/// One event with participants, reminders and repetition. When the auth module enforces
+/// sessions, a caller who is not a member of the event sees a busy block without details.
 #[openapi(tag = "Events")]
 #[get("/event/<id>")]
-pub async fn get_event(mut conn: ReadConn, id: &str) -> ApiResult<Json<Event>> {
+pub async fn get_event(
+    caller: CurrentUser,
+    mut conn: ReadConn,
+    id: &str,
+) -> ApiResult<Json<Event>> {
     let id = params::id("event", id)?;
-    Ok(Json(
-        events::get_details(&mut conn, id).await?.to_model(None),
-    ))
+    let details = events::get_details(&mut conn, id).await?;
+    let model = details.to_model(None);
+    Ok(Json(if caller.sees_details_of(&details) {
+        model
+    } else {
+        model.busy_block()
+    }))
 }
 
 /// A participant answers an invitation: `decision` is yes, maybe, no or undecided.
+/// `user_login` may be omitted when a session is presented (the session's user answers).
 #[openapi(tag = "Events")]
 #[post("/event/<id>/accept?<user_login>&<decision>")]
 pub async fn accept_event(
+    writer: Writer,
     mut conn: WriteConn,
     id: &str,
     user_login: Option<&str>,
     decision: Option<&str>,
 ) -> ApiResult<Json<Event>> {
     let id = params::id("event", id)?;
-    let login = params::required("user_login", user_login)?;
+    let login = answering_login(&writer, user_login)?;
+    let login = login.as_str();
     let decision = params::required("decision", decision)?;
     let decision = Decision::parse(decision).ok_or_else(|| {
         ApiError::bad_request(

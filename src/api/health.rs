@@ -11,7 +11,7 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HealthStatus {
-    /// `ok` (process alive) or `ready` (database reachable).
+    /// `ok` (process alive) or `ready` (a database master known and migrated).
     pub status: &'static str,
 }
 
@@ -22,14 +22,13 @@ pub fn health() -> Json<HealthStatus> {
     Json(HealthStatus { status: "ok" })
 }
 
-/// The database answers; 503 otherwise.
+/// Ready to serve: a database master is known and the migrations have run; 503 otherwise.
 #[openapi(tag = "Health")]
 #[get("/ready")]
-pub async fn ready(db: &State<Db>) -> ApiResult<Json<HealthStatus>> {
-    if db.is_reachable().await {
-        Ok(Json(HealthStatus { status: "ready" }))
-    } else {
-        Err(ApiError::unavailable("the database is not reachable"))
+pub fn ready(db: &State<Db>) -> ApiResult<Json<HealthStatus>> {
+    match db.readiness() {
+        Ok(()) => Ok(Json(HealthStatus { status: "ready" })),
+        Err(why) => Err(ApiError::unavailable(why)),
     }
 }
 

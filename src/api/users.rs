@@ -1,9 +1,9 @@
 //! `POST /users/`, `GET /users/{login}`, `GET /users/{login}/events`.
 
 use calendula_core::models::{Event, NewUser, UserFull};
-use calendula_core::{password, validate, ApiError, ApiResult, JsonBody};
+use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody};
 use calendula_db::events::{self, EventDetails};
-use calendula_db::{users, ReadConn, WriteConn};
+use calendula_db::{users, CurrentUser, ReadConn, WriteConn};
 use calendula_time::recurrence::Occurrence;
 use chrono::{DateTime, Utc};
 use rocket::response::status::Created;
@@ -14,15 +14,23 @@ use rocket_okapi::openapi;
 use super::params;
 use crate::config::LimitsConfig;
 
-/// Create a user.
+/// Create a user (sign-up: open to anyone, even when the auth module enforces sessions).
+/// With `modules.auth.require_passwords`, `password` is required.
 #[openapi(tag = "Users")]
 #[post("/users", data = "<body>")]
 pub async fn create_user(
+    policy: AuthPolicy,
     mut conn: WriteConn,
     body: JsonBody<NewUser>,
 ) -> ApiResult<Created<Json<UserFull>>> {
     let user = body.0;
     let valid = validate::new_user(&user)?;
+    if policy.require_passwords && user.password.is_none() {
+        return Err(ApiError::invalid(
+            "password",
+            "a password is required (modules.auth.require_passwords)",
+        ));
+    }
     let hash = match &user.password {
         Some(clear) => {
             let clear = clear.clone();
@@ -45,10 +53,12 @@ pub async fn get_user(mut conn: ReadConn, login: &str) -> ApiResult<Json<UserFul
 }
 
 /// The user's event occurrences overlapping `[time_from, time_to)`, sorted by start then id.
-/// Times without an offset are wall times in the user's zone.
+/// Times without an offset are wall times in the user's zone. When the auth module enforces
+/// sessions, events the caller is not a member of are busy blocks without details.
 #[openapi(tag = "Users")]
 #[get("/users/<login>/events?<time_from>&<time_to>")]
 pub async fn list_user_events(
+    caller: CurrentUser,
     mut conn: ReadConn,
     limits: &State<LimitsConfig>,
     login: &str,
@@ -66,7 +76,14 @@ pub async fn list_user_events(
     Ok(Json(
         occurrences
             .into_iter()
-            .map(|(event, occurrence)| event.to_model(Some(occurrence)))
+            .map(|(event, occurrence)| {
+                let model = event.to_model(Some(occurrence));
+                if caller.sees_details_of(event) {
+                    model
+                } else {
+                    model.busy_block()
+                }
+            })
             .collect(),
     ))
 }

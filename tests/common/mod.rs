@@ -199,6 +199,44 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// A request to `path`, to complete (headers, body) and pass to [`send`].
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A plain-SQL dump (schema and data) of this server's database, by `pg_dump`.
+    pub fn dump(&self) -> String {
+        let cluster = cluster();
+        let mut command = std::process::Command::new(cluster.binaries().program("pg_dump"));
+        command
+            .args(["--no-owner", "--host", "127.0.0.1", "--port"])
+            .arg(cluster.primary().port().to_string())
+            .args(["--username", cluster.user(), "--dbname", &self.dbname])
+            .env("PGPASSFILE", "/dev/null");
+        if let Some(password) = cluster.password() {
+            command.env("PGPASSWORD", password);
+        }
+        let output = command.output().expect("run pg_dump");
+        assert!(
+            output.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("pg_dump output is UTF-8")
+    }
+}
+
+/// Sends a request built with [`TestServer::request`]: its status and JSON body (a body that
+/// is not JSON comes back as a JSON string; an empty one as `""`).
+pub fn send(request: reqwest::blocking::RequestBuilder) -> (StatusCode, Value) {
+    into_json(request.send().expect("send request"))
+}
+
 fn into_json(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().expect("response body");
@@ -213,6 +251,56 @@ impl Drop for TestServer {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+    }
+}
+
+impl TestServer {
+    /// The real server with its own `database:` section (`database` is that section's
+    /// body, indented by two spaces: hosts, dbname, timings...) instead of the shared
+    /// test database, plus `extra` sections. Started the way `calendula serve` starts
+    /// (`Database::start`): it does not wait for the database, so poll `/ready`.
+    pub fn with_database_yaml(database: &str, extra: &str) -> Self {
+        let yaml = format!("database:\n{database}{extra}");
+        let config =
+            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
+        let dbname = config.database.dbname.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            runtime().block_on(async move {
+                let database = Database::start(&config.database)
+                    .await
+                    .expect("start the database side");
+                let figment = rocket::Config::figment()
+                    .merge(("port", 0))
+                    .merge(("address", "127.0.0.1"))
+                    .merge(("log_level", "off"))
+                    .merge(("shutdown.ctrlc", false))
+                    .merge(("shutdown.grace", 1))
+                    .merge(("shutdown.mercy", 1));
+                let rocket = calendula::build_rocket(config, database.db.clone(), figment)
+                    .expect("build server");
+                let rocket = rocket
+                    .attach(rocket::fairing::AdHoc::on_liftoff("test port", move |r| {
+                        let _ = ready_tx.send((r.config().port, r.shutdown()));
+                        Box::pin(async {})
+                    }))
+                    .launch()
+                    .await;
+                rocket.expect("server runs");
+                database.close().await;
+            });
+        });
+        let (port, shutdown) = ready_rx.recv().expect("server started");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            dbname,
+            client: Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
         }
     }
 }

@@ -128,10 +128,19 @@ impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
         match &e {
             // A write that reached a host which is (no longer) the primary, or a host that
-            // went away mid-query: the request may succeed on retry, so it is a 503.
+            // went away mid-query (diesel-async reports a lost connection as "unable to send
+            // command"; a server shutting down terminates sessions with SQLSTATE 57P01/02,
+            // which diesel only exposes through the message): the request may succeed on
+            // retry, so it is a 503.
             DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
             | DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
             | DieselError::BrokenTransactionManager => {
+                ApiError::unavailable(format!("database unavailable: {e}"))
+            }
+            DieselError::DatabaseError(_, info)
+                if info.message().starts_with("terminating connection") =>
+            {
                 ApiError::unavailable(format!("database unavailable: {e}"))
             }
             DieselError::NotFound => ApiError::not_found("no such record"),
@@ -150,6 +159,10 @@ impl<'r> Responder<'r, 'static> for ApiError {
             .sized_body(json.len(), Cursor::new(json));
         if self.status == Status::ServiceUnavailable {
             response.header(Header::new("Retry-After", RETRY_AFTER_SECS.to_string()));
+        }
+        if self.status == Status::Unauthorized {
+            // RFC 9110: a 401 names the scheme that would be accepted (a session id, SPEC §8).
+            response.header(Header::new("WWW-Authenticate", "Bearer"));
         }
         Ok(response.finalize())
     }

@@ -2,6 +2,7 @@
 //! API error type, configuration value types and the JSON models of the HTTP API.
 //! No HTTP handlers live here.
 
+pub mod auth;
 pub mod body;
 pub mod config_types;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod module;
 pub mod password;
 pub mod validate;
 
+pub use auth::AuthPolicy;
 pub use body::JsonBody;
 pub use error::{ApiError, ApiResult};
 pub use module::{ConfigProblem, LoadedModule, Module, ModuleDescriptor};

@@ -70,6 +70,14 @@ pub trait Module: Send + Sync + Sized + 'static {
 
     fn routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi);
 
+    /// Called once when the module is mounted, before the module itself is managed: lets it
+    /// put values the root's handlers read into managed state (e.g. the `auth` module's
+    /// `AuthPolicy`). A type defined in `calendula-core` keeps handlers independent of the
+    /// module crate. The default does nothing.
+    fn on_build(&self, rocket: Rocket<Build>) -> Rocket<Build> {
+        rocket
+    }
+
     /// Starts background work; called once at liftoff.
     async fn start(&self, rocket: &Rocket<Orbit>);
 
@@ -159,8 +167,10 @@ impl<M: Module> LoadedModule for Loaded<M> {
         settings: &OpenApiSettings,
     ) -> (Rocket<Build>, &'static str, OpenApi) {
         let (routes, spec) = M::routes(settings);
-        let rocket = rocket
-            .manage(M::new(self.config))
+        let module = M::new(self.config);
+        let rocket = module
+            .on_build(rocket)
+            .manage(module)
             .attach(ModuleFairing::<M>(PhantomData))
             .mount(M::MOUNT, routes);
         (rocket, M::MOUNT, spec)

@@ -233,6 +233,7 @@ pub async fn insert(
                 let values: Vec<_> =
                     rules.iter().map(|(c, t, m)| (notification_rules::event_id.eq(id), *c, *t, *m)).collect();
                 diesel::insert_into(notification_rules::table).values(values).execute(conn).await?;
+                crate::notifications::schedule_event(conn, id).await?;
             }
             Ok(id)
         })

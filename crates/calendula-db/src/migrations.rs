@@ -6,19 +6,23 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::pool::ConnectParams;
+use crate::pool::{ConnectOptions, HostAddr};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// Serializes migrations across server instances starting at the same time.
 const MIGRATION_LOCK_KEY: i64 = 0x6361_6c65_6e64;
 
-/// Applies pending migrations; returns the versions applied.
-pub async fn run_pending(params: &ConnectParams) -> Result<Vec<String>, String> {
-    let conn = params
-        .connect()
+/// Applies pending migrations on `master` (over a connection of its own, outside the pool);
+/// returns the versions applied.
+pub async fn run_pending(
+    options: &ConnectOptions,
+    master: &HostAddr,
+) -> Result<Vec<String>, String> {
+    let conn = options
+        .connect(master)
         .await
-        .map_err(|e| format!("cannot connect to {}: {e}", params.addr))?;
+        .map_err(|e| format!("cannot connect to {master}: {e}"))?;
     let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
     // diesel's migration harness is synchronous; the wrapper drives the async connection
     // from a blocking thread.

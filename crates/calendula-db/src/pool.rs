@@ -1,215 +1,363 @@
-//! The connection pool handlers draw from. Reads and writes ask for different kinds of
-//! connection (`read()` / `write()`) so that routing reads to replicas stays a pool concern.
+//! The connection pool handlers draw from: the multi-host pool of `pg-multihost` (reads on
+//! replicas, writes on the master, failover followed without a restart), with Calendula's
+//! side of it: the `database` config mapped onto it, its failures as 503 + `Retry-After`,
+//! readiness (a master known and the migrations applied) and the `/metrics` text.
 
-use std::fmt;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use calendula_core::config_types::Secret;
 use calendula_core::{ApiError, ApiResult};
-use diesel::{ConnectionError, ConnectionResult};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::AsyncPgConnection;
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-use tokio_postgres::NoTls;
+use pg_multihost::{AcquireError, MultiHostPool, PoolConfig, Role};
+
+pub use pg_multihost::{ConnectOptions, HostAddr, HostSnapshot, PooledConn};
 
 use crate::config::DatabaseConfig;
 
-type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
-
-/// A pooled connection, returned to its pool on drop.
-pub type Conn = bb8::PooledConnection<'static, Manager>;
+/// A pooled connection, returned to its host's pool on drop; derefs to `AsyncPgConnection`.
+pub type Conn = PooledConn;
 
 /// Connections are replaced after this long, so that a host's new role or a silently dead
 /// peer cannot linger in the pool forever.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// A database host as configured: `host` or `host:port`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HostAddr {
-    pub host: String,
-    pub port: u16,
-}
-
-impl HostAddr {
-    pub fn parse(text: &str, default_port: u16) -> Result<Self, String> {
-        let expected = || format!("invalid host {text:?}, expected \"host\" or \"host:port\"");
-        let (host, port) = match text.rsplit_once(':') {
-            Some((host, port)) if !host.contains(':') || host.ends_with(']') => (
-                host.trim_start_matches('[').trim_end_matches(']'),
-                port.parse().map_err(|_| expected())?,
-            ),
-            _ => (text, default_port),
-        };
-        if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err(expected());
-        }
-        Ok(Self {
-            host: host.to_owned(),
-            port,
-        })
-    }
-}
-
-impl fmt::Display for HostAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
-
-/// How to open one connection to one host. `Debug` hides the password.
-#[derive(Debug, Clone)]
-pub struct ConnectParams {
-    pub addr: HostAddr,
-    pub user: String,
-    pub password: Option<Secret>,
-    pub dbname: String,
-    pub connect_timeout: Duration,
-}
-
-impl ConnectParams {
-    pub fn new(addr: HostAddr, config: &DatabaseConfig) -> Self {
-        Self {
-            addr,
-            user: config.user.clone(),
-            password: config.password.clone(),
-            dbname: config.dbname.clone(),
-            connect_timeout: config.timeout.get(),
-        }
-    }
-
-    fn pg_config(&self) -> tokio_postgres::Config {
-        let mut pg = tokio_postgres::Config::new();
-        pg.host(&self.addr.host)
-            .port(self.addr.port)
-            .user(&self.user)
-            .dbname(&self.dbname)
-            .application_name("calendula")
-            .connect_timeout(self.connect_timeout)
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(10))
-            .keepalives_interval(Duration::from_secs(5))
-            .keepalives_retries(3);
-        if let Some(password) = &self.password {
-            pg.password(password.expose());
-        }
-        pg
-    }
-
-    /// Opens one connection outside any pool (migrations, health checks).
-    pub async fn connect(&self) -> ConnectionResult<AsyncPgConnection> {
-        let (client, connection) = self
-            .pg_config()
-            .connect(NoTls)
-            .await
-            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
-        AsyncPgConnection::try_from_client_and_connection(client, connection).await
-    }
-}
-
 /// The application's database handle, kept in Rocket's managed state. Clones share the pool.
 #[derive(Clone)]
 pub struct Db {
-    params: ConnectParams,
-    pool: bb8::Pool<Manager>,
+    pool: MultiHostPool,
+    connect: ConnectOptions,
+    migrated: Arc<AtomicBool>,
+}
+
+/// How Calendula connects: the `database` section's credentials, named `calendula` in
+/// `pg_stat_activity`.
+pub fn connect_options(config: &DatabaseConfig) -> ConnectOptions {
+    let mut options = ConnectOptions::new(&config.user, &config.dbname);
+    options.password = config.password.as_ref().map(|p| p.expose().to_owned());
+    options.application_name = "calendula".into();
+    options.connect_timeout = config.timeout.get();
+    options
+}
+
+/// The pool settings of the `database` section over `hosts`.
+pub fn pool_config(config: &DatabaseConfig, hosts: Vec<HostAddr>) -> PoolConfig {
+    let mut pool = PoolConfig::new(hosts, connect_options(config));
+    pool.min_size = config.min_size;
+    pool.max_size = config.max_size;
+    pool.timeout = config.timeout.get();
+    pool.refresh_delay = config.refresh_delay.get();
+    pool.refresh_timeout = config.refresh_timeout.get();
+    pool.max_replica_lag = config.max_replica_lag.map(|d| d.get());
+    pool.fallback_master = config.fallback_master;
+    pool.master_as_replica_weight = config.master_as_replica_weight;
+    pool.max_lifetime = MAX_LIFETIME;
+    pool
 }
 
 impl Db {
-    /// Builds the pool without waiting for the host: the server starts even when the
-    /// database is down, and answers 503 until it is back.
-    pub fn new(params: ConnectParams, config: &DatabaseConfig) -> Self {
-        let setup_params = params.clone();
-        let mut manager_config = ManagerConfig::default();
-        manager_config.custom_setup = Box::new(
-            move |_url: &str| -> BoxFuture<'_, ConnectionResult<AsyncPgConnection>> {
-                let params = setup_params.clone();
-                async move { params.connect().await }.boxed()
-            },
-        );
-        let manager = Manager::new_with_config(String::new(), manager_config);
-        let pool = bb8::Pool::builder()
-            .max_size(config.max_size)
-            .min_idle(Some(config.min_size))
-            .connection_timeout(config.timeout.get())
-            .max_lifetime(Some(MAX_LIFETIME))
-            .test_on_check_out(false)
-            .build_unchecked(manager);
-        Self { params, pool }
-    }
-
-    pub fn params(&self) -> &ConnectParams {
-        &self.params
-    }
-
-    /// A connection for queries that only read.
-    pub async fn read(&self) -> ApiResult<Conn> {
-        self.get().await
-    }
-
-    /// A connection on the primary, for writes.
-    pub async fn write(&self) -> ApiResult<Conn> {
-        self.get().await
-    }
-
-    async fn get(&self) -> ApiResult<Conn> {
-        self.pool.get_owned().await.map_err(|e| {
-            log::warn!(target: "calendula::db", "no connection to {}: {e}", self.params.addr);
-            ApiError::unavailable(format!("no database host available: {e}"))
+    /// Builds the pool over `hosts` and starts its health checkers, without waiting for
+    /// any host: the server starts even when the database is down, and answers 503 until
+    /// a master is known and [`Db::mark_migrated`] was called. Needs a Tokio runtime.
+    pub fn new(config: &DatabaseConfig, hosts: Vec<HostAddr>) -> Result<Self, String> {
+        let pool_config = pool_config(config, hosts);
+        let connect = pool_config.connect.clone();
+        let pool = MultiHostPool::new(pool_config).map_err(|e| e.to_string())?;
+        Ok(Self {
+            pool,
+            connect,
+            migrated: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// Pool gauges in Prometheus text format.
-    pub fn metrics(&self) -> String {
-        let state = self.pool.state();
-        let host = &self.params.addr;
-        let in_use = state.connections - state.idle_connections;
-        format!(
-            "# HELP calendula_db_connections Open database connections by state.\n\
-             # TYPE calendula_db_connections gauge\n\
-             calendula_db_connections{{host=\"{host}\",state=\"idle\"}} {}\n\
-             calendula_db_connections{{host=\"{host}\",state=\"in_use\"}} {in_use}\n",
-            state.idle_connections
-        )
+    pub fn pool(&self) -> &MultiHostPool {
+        &self.pool
     }
 
-    /// True when the database answers a trivial query.
-    pub async fn is_reachable(&self) -> bool {
-        use diesel_async::RunQueryDsl;
-        match self.get().await {
-            Ok(mut conn) => diesel::sql_query("SELECT 1")
-                .execute(&mut *conn)
-                .await
-                .is_ok(),
-            Err(_) => false,
+    /// How to open a connection outside the pool (migrations).
+    pub fn connect_options(&self) -> &ConnectOptions {
+        &self.connect
+    }
+
+    /// A connection for queries that only read: a replica (or the master, as configured).
+    pub async fn read(&self) -> ApiResult<Conn> {
+        self.ensure_migrated()?;
+        self.pool.read().await.map_err(unavailable)
+    }
+
+    /// A connection on the master, for writes.
+    pub async fn write(&self) -> ApiResult<Conn> {
+        self.ensure_migrated()?;
+        self.pool.write().await.map_err(unavailable)
+    }
+
+    fn ensure_migrated(&self) -> ApiResult<()> {
+        if self.is_migrated() {
+            Ok(())
+        } else {
+            Err(ApiError::unavailable(
+                "the database schema is not ready yet (waiting for a master to migrate)",
+            ))
         }
     }
+
+    /// Called once the migrations are applied: requests are served from then on.
+    pub fn mark_migrated(&self) {
+        self.migrated.store(true, Ordering::Release);
+    }
+
+    pub fn is_migrated(&self) -> bool {
+        self.migrated.load(Ordering::Acquire)
+    }
+
+    /// `/ready`: `Ok` when a master is known and the migrations have run, otherwise why not.
+    pub fn readiness(&self) -> Result<(), &'static str> {
+        if self.pool.master().is_none() {
+            Err("no database master is known")
+        } else if !self.is_migrated() {
+            Err("the database migrations have not run yet")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Stops the health checkers and closes every pooled connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Pool state per host in Prometheus text format.
+    pub fn metrics(&self) -> String {
+        render_metrics(
+            &self.pool.hosts(),
+            self.pool.failed_acquires(),
+            self.readiness().is_ok(),
+        )
+    }
+}
+
+/// An acquire failure as the HTTP answer: no host is a 503 (with `Retry-After`).
+fn unavailable(error: AcquireError) -> ApiError {
+    match error {
+        AcquireError::InvalidOptions(message) => ApiError::internal(message),
+        error => {
+            log::warn!(target: "calendula::db", "{error}");
+            ApiError::unavailable(format!("no database host available: {error}"))
+        }
+    }
+}
+
+/// One metric family: `# HELP`, `# TYPE`, then its samples (labels, value).
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, String)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+fn render_metrics(hosts: &[HostSnapshot], failed: (u64, u64), ready: bool) -> String {
+    let mut out = String::new();
+    let per_host = |f: &dyn Fn(&HostSnapshot) -> Option<String>| -> Vec<(String, String)> {
+        hosts
+            .iter()
+            .filter_map(|h| f(h).map(|v| (format!("host=\"{}\"", label(&h.addr.to_string())), v)))
+            .collect()
+    };
+    let secs = |d: Duration| format!("{}", d.as_secs_f64());
+    family(
+        &mut out,
+        "calendula_db_ready",
+        "gauge",
+        "1 when a master is known and the migrations have run.",
+        &[(String::new(), u8::from(ready).to_string())],
+    );
+    family(
+        &mut out,
+        "calendula_db_host_up",
+        "gauge",
+        "1 when the host answered its last health check.",
+        &per_host(&|h| Some(u8::from(h.role != Role::Down).to_string())),
+    );
+    let roles: Vec<(String, String)> = hosts
+        .iter()
+        .flat_map(|h| {
+            [Role::Master, Role::Replica, Role::Down].map(|role| {
+                (
+                    format!("host=\"{}\",role=\"{role}\"", label(&h.addr.to_string())),
+                    u8::from(h.role == role).to_string(),
+                )
+            })
+        })
+        .collect();
+    family(
+        &mut out,
+        "calendula_db_host_role",
+        "gauge",
+        "The host's role as last detected (1 for the current one).",
+        &roles,
+    );
+    family(
+        &mut out,
+        "calendula_db_replica_lag_seconds",
+        "gauge",
+        "Replay lag of a replica at its last check.",
+        &per_host(&|h| h.lag.map(secs)),
+    );
+    family(
+        &mut out,
+        "calendula_db_replica_lagging",
+        "gauge",
+        "1 when a replica lags more than max_replica_lag (it takes no reads).",
+        &per_host(&|h| Some(u8::from(h.lagging).to_string())),
+    );
+    family(
+        &mut out,
+        "calendula_db_pool_size",
+        "gauge",
+        "Open connections in the host's pool (idle, in use, or being opened).",
+        &per_host(&|h| Some(h.size.to_string())),
+    );
+    family(
+        &mut out,
+        "calendula_db_pool_max_size",
+        "gauge",
+        "Connections at most in the host's pool.",
+        &per_host(&|h| Some(h.max_size.to_string())),
+    );
+    let connections: Vec<(String, String)> = hosts
+        .iter()
+        .flat_map(|h| {
+            let host = label(&h.addr.to_string());
+            [
+                (format!("host=\"{host}\",state=\"idle\""), h.idle.to_string()),
+                (format!("host=\"{host}\",state=\"in_use\""), h.in_use.to_string()),
+            ]
+        })
+        .collect();
+    family(
+        &mut out,
+        "calendula_db_connections",
+        "gauge",
+        "Database connections by host and state.",
+        &connections,
+    );
+    family(
+        &mut out,
+        "calendula_db_check_latency_seconds",
+        "gauge",
+        "Median latency of the host's recent successful health checks.",
+        &per_host(&|h| h.check_latency.map(secs)),
+    );
+    let checks: Vec<(String, String)> = hosts
+        .iter()
+        .flat_map(|h| {
+            let host = label(&h.addr.to_string());
+            [
+                (format!("host=\"{host}\",result=\"ok\""), h.checks_ok.to_string()),
+                (format!("host=\"{host}\",result=\"failed\""), h.checks_failed.to_string()),
+            ]
+        })
+        .collect();
+    family(
+        &mut out,
+        "calendula_db_checks_total",
+        "counter",
+        "Health checks by result.",
+        &checks,
+    );
+    family(
+        &mut out,
+        "calendula_db_role_changes_total",
+        "counter",
+        "Role changes detected (each one replaces the host's pool).",
+        &per_host(&|h| Some(h.role_changes.to_string())),
+    );
+    family(
+        &mut out,
+        "calendula_db_acquires_total",
+        "counter",
+        "Connections handed out by the host's pool.",
+        &per_host(&|h| Some(h.acquires.to_string())),
+    );
+    family(
+        &mut out,
+        "calendula_db_acquire_wait_seconds_total",
+        "counter",
+        "Total time those acquires waited (choosing the host and getting a connection).",
+        &per_host(&|h| Some(secs(h.acquire_wait))),
+    );
+    family(
+        &mut out,
+        "calendula_db_acquire_failures_total",
+        "counter",
+        "Acquires that found no suitable host within their timeout (answered 503).",
+        &[
+            ("kind=\"read\"".into(), failed.0.to_string()),
+            ("kind=\"write\"".into(), failed.1.to_string()),
+        ],
+    );
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn host(port: u16, role: Role) -> HostSnapshot {
+        HostSnapshot {
+            index: 0,
+            addr: HostAddr::new("db", port),
+            role,
+            lagging: false,
+            lag: (role == Role::Replica).then(|| Duration::from_millis(250)),
+            size: 3,
+            idle: 2,
+            in_use: 1,
+            max_size: 10,
+            check_latency: (role != Role::Down).then(|| Duration::from_micros(1500)),
+            checks_ok: 7,
+            checks_failed: 1,
+            role_changes: 1,
+            acquires: 42,
+            acquire_wait: Duration::from_millis(5),
+            last_error: None,
+        }
+    }
+
     #[test]
-    fn parses_hosts() {
-        let cases = [
-            ("db1", "db1", 5432),
-            ("db1:6543", "db1", 6543),
-            ("127.0.0.1:5433", "127.0.0.1", 5433),
-            ("[::1]:5434", "::1", 5434),
-            ("::1", "::1", 5432),
-        ];
-        for (text, host, port) in cases {
-            assert_eq!(
-                HostAddr::parse(text, 5432).unwrap(),
-                HostAddr {
-                    host: host.into(),
-                    port
-                },
-                "{text}"
-            );
+    fn metrics_describe_every_host() {
+        let text = render_metrics(&[host(1, Role::Master), host(2, Role::Replica), host(3, Role::Down)], (4, 5), true);
+        for line in [
+            "# TYPE calendula_db_connections gauge",
+            "calendula_db_ready 1",
+            "calendula_db_host_up{host=\"db:1\"} 1",
+            "calendula_db_host_up{host=\"db:3\"} 0",
+            "calendula_db_host_role{host=\"db:2\",role=\"replica\"} 1",
+            "calendula_db_host_role{host=\"db:2\",role=\"master\"} 0",
+            "calendula_db_replica_lag_seconds{host=\"db:2\"} 0.25",
+            "calendula_db_connections{host=\"db:1\",state=\"in_use\"} 1",
+            "calendula_db_connections{host=\"db:1\",state=\"idle\"} 2",
+            "calendula_db_pool_size{host=\"db:1\"} 3",
+            "calendula_db_check_latency_seconds{host=\"db:1\"} 0.0015",
+            "calendula_db_checks_total{host=\"db:1\",result=\"failed\"} 1",
+            "calendula_db_acquires_total{host=\"db:2\"} 42",
+            "calendula_db_acquire_wait_seconds_total{host=\"db:2\"} 0.005",
+            "calendula_db_acquire_failures_total{kind=\"write\"} 5",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }
-        for bad in ["", "db1:x", "db1:99999", "a b"] {
-            assert!(HostAddr::parse(bad, 5432).is_err(), "{bad}");
-        }
+        assert!(!text.contains("calendula_db_check_latency_seconds{host=\"db:3\"}"));
+        assert!(!text.contains("calendula_db_replica_lag_seconds{host=\"db:1\"}"));
     }
 }

@@ -58,8 +58,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(events -> users (author_id));
 diesel::joinable!(participants -> events (event_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(notification_rules -> events (event_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, events, participants, notification_rules);
+
+diesel::table! {
+    notification_schedule (rule_id) {
+        rule_id -> Int8,
+        occurrence_start -> Timestamptz,
+        fire_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> Int8,
+        rule_id -> Int8,
+        occurrence_start -> Timestamptz,
+        user_id -> Int8,
+        channel -> Text,
+        contact -> Nullable<Text>,
+        fire_at -> Timestamptz,
+        status -> Text,
+        last_error -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_token -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(notification_schedule -> notification_rules (rule_id));
+diesel::joinable!(notification_deliveries -> notification_rules (rule_id));
+diesel::joinable!(notification_deliveries -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(notification_schedule, notification_deliveries);
+diesel::allow_tables_to_appear_in_same_query!(notification_schedule, notification_rules);
+diesel::allow_tables_to_appear_in_same_query!(notification_schedule, events);
+diesel::allow_tables_to_appear_in_same_query!(notification_deliveries, notification_rules);
+diesel::allow_tables_to_appear_in_same_query!(notification_deliveries, events);
+diesel::allow_tables_to_appear_in_same_query!(notification_deliveries, users);

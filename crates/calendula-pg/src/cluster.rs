@@ -220,7 +220,11 @@ impl Cluster {
                 .map(|(r, _)| s.spawn(|| r.basebackup(&primary.replication_conninfo(r.name()))))
                 .collect();
             jobs.into_iter()
-                .map(|j| j.join().unwrap_or_else(|_| Err(LaunchError::Setup("pg_basebackup thread panicked".into()))))
+                .map(|j| {
+                    j.join().unwrap_or_else(|_| {
+                        Err(LaunchError::Setup("pg_basebackup thread panicked".into()))
+                    })
+                })
                 .collect::<Result<Vec<()>, LaunchError>>()
         })?;
         for (replica, _) in replicas {
@@ -350,6 +354,36 @@ impl Cluster {
         inst.prepare_dirs()?;
         inst.basebackup(&conninfo)?;
         self.start_instance(which, false)
+    }
+
+    /// Points standby `which` at instance `upstream` (typically the replica just promoted
+    /// after a failover) without copying data: rewrites its `primary_conninfo` and, when it
+    /// runs, reloads its configuration (`recovery_target_timeline = 'latest'` lets it
+    /// switch to the new timeline). This works when `which` has not replayed past the
+    /// point where `upstream` was promoted — the usual case for replicas that were in sync
+    /// with the failed primary; otherwise use [`Cluster::rebuild_as_standby`].
+    pub fn follow(&mut self, which: usize, upstream: usize) -> Result<(), LaunchError> {
+        let count = self.instances.len();
+        if which >= count || upstream >= count || which == upstream {
+            return Err(LaunchError::Setup(format!(
+                "follow({which}, {upstream}): indices must differ and be below {count}"
+            )));
+        }
+        let name = self.instances[which].name().to_string();
+        if !self.instances[which].is_standby_dir() {
+            return Err(LaunchError::Setup(format!(
+                "follow: `{name}` is not a standby (use rebuild_as_standby)"
+            )));
+        }
+        let conninfo = self.instances[upstream].replication_conninfo(&name);
+        log::info!("{name}: following {}", self.instances[upstream].name());
+        let inst = &mut self.instances[which];
+        inst.set_primary_conninfo(Some(conninfo));
+        inst.write_config()?;
+        if inst.is_running() {
+            inst.psql("postgres", "SELECT pg_reload_conf()")?;
+        }
+        Ok(())
     }
 
     /// Waits until every running standby has replayed everything the (first running,

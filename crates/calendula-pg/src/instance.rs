@@ -445,31 +445,27 @@ impl Instance {
     pub(crate) fn clear_stale_server(&self) -> Result<(), LaunchError> {
         let pidfile = self.data_dir.join("postmaster.pid");
         if let Some(pid) = self.pid_from_file() {
-            if os::process_alive(pid) {
-                let looks_like_postgres = os::process_cmdline(pid)
-                    .is_none_or(|c| c.contains("postgres") || c.contains("postmaster"));
-                if looks_like_postgres {
-                    log::warn!(
-                        "{}: a PostgreSQL server (pid {pid}) from an earlier run still runs on {}; stopping it",
-                        self.name,
-                        self.data_dir.display()
-                    );
-                    let mut cmd = self
-                        .ctx
-                        .run_as
-                        .command(&self.ctx.bins.program("pg_ctl"), &self.dir);
-                    cmd.arg("stop")
-                        .arg("-D")
-                        .arg(&self.data_dir)
-                        .args(["-m", "fast", "-w", "-t"])
-                        .arg(STOP_TIMEOUT.as_secs().to_string());
-                    os::run(
-                        cmd,
-                        &format!("pg_ctl stop of the stale server on {}", self.name),
-                    )?;
-                }
+            if os::process_alive(pid) && is_postgres(pid) {
+                log::warn!(
+                    "{}: a PostgreSQL server (pid {pid}) from an earlier run still runs on {}; stopping it",
+                    self.name,
+                    self.data_dir.display()
+                );
+                let mut cmd = self
+                    .ctx
+                    .run_as
+                    .command(&self.ctx.bins.program("pg_ctl"), &self.dir);
+                cmd.arg("stop")
+                    .arg("-D")
+                    .arg(&self.data_dir)
+                    .args(["-m", "fast", "-w", "-t"])
+                    .arg(STOP_TIMEOUT.as_secs().to_string());
+                os::run(
+                    cmd,
+                    &format!("pg_ctl stop of the stale server on {}", self.name),
+                )?;
             }
-            if pidfile.exists() && self.pid_from_file().is_none_or(|p| !os::process_alive(p)) {
+            if self.pid_from_file().is_some_and(lock_is_stale) {
                 let _ = fs::remove_file(&pidfile);
             }
         }
@@ -483,7 +479,7 @@ impl Instance {
                 let pid = fs::read_to_string(e.path())
                     .ok()
                     .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()));
-                if pid.is_none_or(|p| !os::process_alive(p)) {
+                if pid.is_some_and(lock_is_stale) {
                     let _ = fs::remove_file(e.path());
                     let _ = fs::remove_file(e.path().with_extension(""));
                 }
@@ -723,7 +719,8 @@ impl Instance {
             .arg(conninfo)
             .args(["-f", "-"])
             .env("PGCONNECT_TIMEOUT", "10")
-            .env("PGPASSFILE", "/dev/null")
+            // No ~/.pgpass (HOME is the instance dir); a missing file is silently ignored.
+            .env("PGPASSFILE", self.dir.join(".no-pgpass"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -780,6 +777,21 @@ impl Drop for Instance {
             }
         }
     }
+}
+
+/// Whether a lock file (postmaster.pid, socket lock) naming `pid` must be removed by us:
+/// PostgreSQL removes it itself when no process has that pid, but takes an unreaped
+/// zombie or an unrelated process that reused the pid for a running postmaster.
+fn lock_is_stale(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false; // PostgreSQL ignores its parent's pid itself
+    }
+    let exists = os::process_exists(pid);
+    exists && (!os::process_alive(pid) || !is_postgres(pid))
+}
+
+fn is_postgres(pid: u32) -> bool {
+    os::process_cmdline(pid).is_none_or(|c| c.contains("postgres") || c.contains("postmaster"))
 }
 
 /// `dir/run`, unless the socket path would exceed the ~107-byte unix socket path limit:

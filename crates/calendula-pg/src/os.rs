@@ -49,11 +49,15 @@ pub(crate) fn send_signal(pid: u32, sig: i32) -> io::Result<()> {
 /// True when `pid` names a live process. Zombies (exited but not reaped — which happens to
 /// orphaned daemons when PID 1 does not reap, as in some containers) count as dead.
 pub(crate) fn process_alive(pid: u32) -> bool {
-    let exists = match send_signal(pid, 0) {
+    process_exists(pid) && !is_zombie(pid)
+}
+
+/// True when some process (possibly a zombie) has this pid.
+pub(crate) fn process_exists(pid: u32) -> bool {
+    match send_signal(pid, 0) {
         Ok(()) => true,
         Err(e) => e.raw_os_error() == Some(libc::EPERM),
-    };
-    exists && !is_zombie(pid)
+    }
 }
 
 fn is_zombie(pid: u32) -> bool {

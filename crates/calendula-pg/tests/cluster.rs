@@ -293,8 +293,8 @@ fn password_is_updated_on_reuse() {
 }
 
 #[test]
-fn kill_restart_promote_and_rebuild_old_primary() {
-    let mut cluster = Cluster::temporary(1).unwrap();
+fn kill_restart_promote_follow_and_rebuild_old_primary() {
+    let mut cluster = Cluster::temporary(2).unwrap();
     let db = "calendula";
     cluster
         .primary()
@@ -317,12 +317,14 @@ fn kill_restart_promote_and_rebuild_old_primary() {
             .unwrap(),
         "1"
     );
-    // The replica reconnects to the restarted primary.
+    // The replicas reconnect to the restarted primary.
     cluster
         .primary()
         .psql(db, "INSERT INTO f VALUES (2)")
         .unwrap();
-    eventually(&cluster.replicas()[0], db, "SELECT count(*) FROM f", "2");
+    for r in cluster.replicas() {
+        eventually(r, db, "SELECT count(*) FROM f", "2");
+    }
 
     // Kill a replica and bring it back too.
     cluster.replicas()[0].kill().unwrap();
@@ -332,13 +334,21 @@ fn kill_restart_promote_and_rebuild_old_primary() {
         .unwrap();
     cluster.replicas()[0].start().unwrap();
     eventually(&cluster.replicas()[0], db, "SELECT count(*) FROM f", "3");
+    cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
 
-    // Failover: the primary dies, the replica is promoted and takes writes.
+    // Failover: the primary dies, replica-1 is promoted and takes writes; replica-2
+    // follows it.
     cluster.primary().kill().unwrap();
-    let new_primary = &cluster.replicas()[0];
-    new_primary.promote().unwrap();
-    assert!(!new_primary.is_in_recovery().unwrap());
-    new_primary.psql(db, "INSERT INTO f VALUES (4)").unwrap();
+    let t0 = Instant::now();
+    cluster.replicas()[0].promote().unwrap();
+    eprintln!("promote took {:.2}s", t0.elapsed().as_secs_f64());
+    assert!(!cluster.replicas()[0].is_in_recovery().unwrap());
+    cluster.replicas()[0]
+        .psql(db, "INSERT INTO f VALUES (4)")
+        .unwrap();
+    cluster.follow(2, 1).unwrap();
+    eventually(&cluster.replicas()[1], db, "SELECT max(v) FROM f", "4");
+    assert!(cluster.replicas()[1].is_in_recovery().unwrap());
 
     // The old primary comes back as a standby of the promoted one.
     let t0 = Instant::now();
@@ -352,6 +362,7 @@ fn kill_restart_promote_and_rebuild_old_primary() {
         .psql(db, "INSERT INTO f VALUES (5)")
         .unwrap();
     eventually(old, db, "SELECT max(v) FROM f", "5");
+    eventually(&cluster.replicas()[1], db, "SELECT max(v) FROM f", "5");
     let err = old.psql(db, "INSERT INTO f VALUES (6)").unwrap_err();
     assert!(err.to_string().contains("read-only"), "{err}");
     cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
@@ -360,6 +371,10 @@ fn kill_restart_promote_and_rebuild_old_primary() {
         cluster.rebuild_as_standby(1, 1),
         Err(LaunchError::Setup(_))
     ));
+    assert!(
+        matches!(cluster.follow(1, 0), Err(LaunchError::Setup(_))),
+        "a primary cannot follow"
+    );
 }
 
 #[test]

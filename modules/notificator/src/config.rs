@@ -1,8 +1,10 @@
 //! `modules.notificator` in config.yaml.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use calendula_core::config_types::{HumanDuration, Secret};
+use calendula_core::models::Channel;
 use calendula_core::ConfigProblem;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -19,6 +21,12 @@ pub struct NotificatorConfig {
     pub max_attempts: u32,
     /// A reminder overdue by more than this (the server was down) is recorded `missed`.
     pub max_lateness: HumanDuration,
+    /// Deadline of one outbound call (HTTP request, SMTP session); past it the attempt failed.
+    pub send_timeout: HumanDuration,
+    /// Wait before the second attempt; each further attempt waits twice as long (at most 1h).
+    pub retry_backoff: HumanDuration,
+    /// Messages being sent at once by this server; a slow channel holds only its own.
+    pub max_in_flight: u32,
     /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
     pub channels: BTreeMap<Channel, ChannelConfig>,
 }
@@ -31,20 +39,12 @@ impl Default for NotificatorConfig {
             batch_size: 500,
             max_attempts: 5,
             max_lateness: HumanDuration::from_secs(3600),
+            send_timeout: HumanDuration::from_secs(10),
+            retry_backoff: HumanDuration::from_secs(1),
+            max_in_flight: 1000,
             channels: BTreeMap::new(),
         }
     }
-}
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Email,
-    Telegram,
-    Slack,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -82,6 +82,17 @@ pub enum ChannelConfig {
     },
 }
 
+impl ChannelConfig {
+    pub fn sender_name(&self) -> &'static str {
+        match self {
+            Self::Log => "log",
+            Self::Smtp { .. } => "smtp",
+            Self::Webhook { .. } => "webhook",
+            Self::Telegram { .. } => "telegram",
+        }
+    }
+}
+
 fn default_telegram_api() -> String {
     "https://api.telegram.org".into()
 }
@@ -114,11 +125,25 @@ impl NotificatorConfig {
             "max_lateness",
             "expected a duration > 0",
         );
+        check(
+            (Duration::from_millis(100)..=Duration::from_secs(600))
+                .contains(&self.send_timeout.get()),
+            "send_timeout",
+            "expected a duration between 100ms and 10m",
+        );
+        check(
+            (Duration::from_millis(10)..=Duration::from_secs(3600))
+                .contains(&self.retry_backoff.get()),
+            "retry_backoff",
+            "expected a duration between 10ms and 1h",
+        );
+        check(
+            (1..=100_000).contains(&self.max_in_flight),
+            "max_in_flight",
+            "expected an integer between 1 and 100000",
+        );
         for (channel, sender) in &self.channels {
-            let key = serde_json::to_value(channel)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let key = channel.as_str();
             match sender {
                 ChannelConfig::Webhook { url } => check(
                     is_http_url(url),
@@ -130,14 +155,25 @@ impl NotificatorConfig {
                     &format!("channels.{key}.api_base"),
                     "expected an http(s) URL",
                 ),
-                ChannelConfig::Smtp { host, from, .. } => {
+                ChannelConfig::Smtp {
+                    host,
+                    from,
+                    username,
+                    password,
+                    ..
+                } => {
+                    check(
+                        username.is_some() == password.is_some(),
+                        &format!("channels.{key}.password"),
+                        "expected username and password together, or neither",
+                    );
                     check(
                         !host.is_empty(),
                         &format!("channels.{key}.host"),
                         "expected a host name",
                     );
                     check(
-                        from.contains('@'),
+                        from.parse::<lettre::message::Mailbox>().is_ok(),
                         &format!("channels.{key}.from"),
                         "expected an email address",
                     );

@@ -1,0 +1,228 @@
+//! Request guards exposing the caller's session to every route, so that the root's handlers
+//! need nothing from the `auth` module crate:
+//!
+//! - [`CurrentUser`]: the session's user if the request presents a valid session, else
+//!   nobody; never fails for want of a session (reads, and routes that are always open).
+//! - [`Writer`]: the same for a route that writes; when the policy enforces sessions, a
+//!   request without a valid one fails here with 401, before its body is read.
+//! - [`Session`]: a valid session is required (401 otherwise), whatever the policy.
+//!
+//! A session is presented as `Authorization: Bearer <id>` or `X-Session-Id: <id>`. It is
+//! looked up (and its expiry extended) on the primary, only when a header is present and
+//! only when the `auth` module is mounted ([`AuthPolicy`] in managed state); the outcome is
+//! cached for the request, so several guards cost one query. A malformed, unknown, expired or
+//! revoked id counts as no session; a database failure is the usual 503.
+
+use calendula_core::error::remember_failure;
+use calendula_core::{ApiError, ApiResult, AuthPolicy};
+use rocket::request::{FromRequest, Outcome};
+use rocket::Request;
+use rocket_okapi::gen::OpenApiGenerator;
+use rocket_okapi::okapi::openapi3::{SecurityRequirement, SecurityScheme, SecuritySchemeData};
+use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
+
+use crate::events::EventDetails;
+use crate::pool::Db;
+use crate::sessions::{self, SessionHash, SessionId};
+use crate::users::{self, UserRow};
+
+/// The header carrying a session id besides `Authorization: Bearer`.
+pub const SESSION_HEADER: &str = "X-Session-Id";
+
+/// The name of the security scheme in the OpenAPI document.
+pub const SECURITY_SCHEME: &str = "session";
+
+/// A valid session: its user, and the hash it is stored under (to revoke it).
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: UserRow,
+    pub hash: SessionHash,
+}
+
+/// What a request presented, and what it turned out to be.
+#[derive(Debug, Clone)]
+enum Presented {
+    Nothing,
+    Invalid,
+    Valid(Box<SessionUser>),
+}
+
+/// The session id a request presents, if any header carries one (well-formed or not).
+fn presented_id(req: &Request<'_>) -> Option<Result<SessionId, ()>> {
+    let bearer = req.headers().get("Authorization").find_map(|value| {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let text = bearer.or_else(|| req.headers().get_one(SESSION_HEADER).map(str::trim))?;
+    Some(SessionId::parse(text).ok_or(()))
+}
+
+async fn lookup(req: &Request<'_>) -> ApiResult<Presented> {
+    // Without the auth module nothing can be presented: sessions do not exist.
+    let Some(policy) = AuthPolicy::mounted(req.rocket()).copied() else {
+        return Ok(Presented::Nothing);
+    };
+    let id = match presented_id(req) {
+        None => return Ok(Presented::Nothing),
+        Some(Err(())) => return Ok(Presented::Invalid),
+        Some(Ok(id)) => id,
+    };
+    let db = req
+        .rocket()
+        .state::<Db>()
+        .ok_or_else(|| ApiError::internal("database pool is not managed"))?;
+    let hash = id.hash();
+    // The connection is released before the handler's own guard takes one.
+    let mut conn = db.write().await?;
+    let Some(user_id) = sessions::touch(&mut conn, &hash, policy.session_ttl).await? else {
+        return Ok(Presented::Invalid);
+    };
+    let user = users::find_by_ids(&mut conn, &[user_id]).await?.pop();
+    Ok(user.map_or(Presented::Invalid, |user| {
+        Presented::Valid(Box::new(SessionUser { user, hash }))
+    }))
+}
+
+/// The request's session, looked up at most once per request.
+async fn presented<'r>(req: &'r Request<'_>) -> &'r ApiResult<Presented> {
+    req.local_cache_async(lookup(req)).await
+}
+
+fn unauthorized(presented: &Presented) -> ApiError {
+    match presented {
+        Presented::Invalid => ApiError::unauthorized("the session is invalid, expired or revoked"),
+        _ => ApiError::unauthorized(format!(
+            "a session is required: send Authorization: Bearer <id> or {SESSION_HEADER}: <id> \
+             with an id from POST /auth/"
+        )),
+    }
+}
+
+/// The caller: the session's user, or nobody.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub session: Option<SessionUser>,
+    pub policy: AuthPolicy,
+}
+
+impl CurrentUser {
+    pub fn user(&self) -> Option<&UserRow> {
+        self.session.as_ref().map(|s| &s.user)
+    }
+
+    /// Whether the caller sees `event`'s name, description, participants and reminders.
+    pub fn sees_details_of(&self, event: &EventDetails) -> bool {
+        let member = self.user().is_some_and(|u| event.is_member(u.id));
+        self.policy.shows_details(member)
+    }
+}
+
+/// The caller of a write: under enforcement, always a session's user.
+#[derive(Debug, Clone)]
+pub struct Writer(pub CurrentUser);
+
+impl std::ops::Deref for Writer {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.0
+    }
+}
+
+/// A valid session, required.
+#[derive(Debug, Clone)]
+pub struct Session(pub SessionUser);
+
+async fn current<'r>(req: &'r Request<'_>) -> Result<(CurrentUser, &'r Presented), ApiError> {
+    let presented = presented(req).await.as_ref().map_err(Clone::clone)?;
+    let session = match presented {
+        Presented::Valid(session) => Some(SessionUser::clone(session)),
+        _ => None,
+    };
+    let policy = AuthPolicy::of(req.rocket());
+    Ok((CurrentUser { session, policy }, presented))
+}
+
+fn fail<T>(req: &Request<'_>, error: ApiError) -> Outcome<T, ApiError> {
+    Outcome::Error(remember_failure(req, error))
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CurrentUser {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        match current(req).await {
+            Ok((caller, _)) => Outcome::Success(caller),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Writer {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        match current(req).await {
+            Ok((caller, presented)) if caller.policy.enforce && caller.session.is_none() => {
+                fail(req, unauthorized(presented))
+            }
+            Ok((caller, _)) => Outcome::Success(Writer(caller)),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Session {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        match current(req).await {
+            Ok((
+                CurrentUser {
+                    session: Some(s), ..
+                },
+                _,
+            )) => Outcome::Success(Session(s)),
+            Ok((_, presented)) => fail(req, unauthorized(presented)),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+/// The `session` security scheme: a bearer token (or the `X-Session-Id` header).
+fn security() -> RequestHeaderInput {
+    let scheme = SecurityScheme {
+        description: Some(format!(
+            "A session id from `POST /auth/`, sent as `Authorization: Bearer <id>` or \
+             `{SESSION_HEADER}: <id>`. Required by `GET /auth/me` and `DELETE /auth/`; with \
+             `modules.auth.enforce`, by every write but sign-up and log-in; on reads it shows \
+             the details of the caller's own events."
+        )),
+        data: SecuritySchemeData::Http {
+            scheme: "bearer".to_owned(),
+            bearer_format: Some("64 hex digits".to_owned()),
+        },
+        extensions: Default::default(),
+    };
+    let mut requirement = SecurityRequirement::new();
+    requirement.insert(SECURITY_SCHEME.to_owned(), Vec::new());
+    RequestHeaderInput::Security(SECURITY_SCHEME.to_owned(), scheme, requirement)
+}
+
+macro_rules! documented_as_session {
+    ($($guard:ty),*) => {$(
+        impl<'r> OpenApiFromRequest<'r> for $guard {
+            fn from_request_input(
+                _: &mut OpenApiGenerator,
+                _: String,
+                _: bool,
+            ) -> rocket_okapi::Result<RequestHeaderInput> {
+                Ok(security())
+            }
+        }
+    )*};
+}
+
+documented_as_session!(CurrentUser, Writer, Session);

@@ -1,0 +1,199 @@
+//! The health checker: one task per host that, every `refresh_delay` (or at once when asked
+//! to re-check), reads the host's role and replay lag on a dedicated connection under a
+//! `refresh_timeout` deadline, and moves the host between master, replica and down.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+use crate::host::{Host, Role};
+use crate::pool::Shared;
+
+/// Role and replay lag in one round trip (simple protocol, no prepared statement).
+/// `transaction_read_only` is `on` in recovery, and also on a server configured read-only
+/// (`default_transaction_read_only`): such a host takes no writes, so it is no master.
+/// Lag: 0 when everything received is replayed, otherwise the age of the last replayed
+/// transaction (or, when none was replayed since the standby started, its uptime).
+const CHECK_SQL: &str = "SELECT pg_is_in_recovery(), current_setting('transaction_read_only'), \
+     CASE WHEN NOT pg_is_in_recovery() THEN NULL \
+          WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+          ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END";
+
+/// The checker's own connection: never taken from the pool, so a pool exhausted by
+/// requests cannot starve the health check.
+struct CheckConn {
+    client: tokio_postgres::Client,
+    driver: JoinHandle<()>,
+}
+
+impl Drop for CheckConn {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+struct Checked {
+    role: Role,
+    lag: Option<Duration>,
+    latency: Duration,
+}
+
+pub(crate) async fn run(host: Arc<Host>, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut conn: Option<CheckConn> = None;
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            outcome = tokio::time::timeout(shared.config.refresh_timeout, check(&host, &shared, &mut conn)) => {
+                outcome.unwrap_or_else(|_| {
+                    Err(format!("no answer within {:?}", shared.config.refresh_timeout))
+                })
+            }
+        };
+        if outcome.is_err() {
+            conn = None; // reconnect next time
+        }
+        apply(&host, &shared, outcome);
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            _ = host.recheck.notified() => {}
+            _ = tokio::time::sleep(shared.config.refresh_delay) => {}
+        }
+    }
+    log::debug!("{}: checker stopped", host.addr);
+}
+
+async fn check(
+    host: &Host,
+    shared: &Shared,
+    conn: &mut Option<CheckConn>,
+) -> Result<Checked, String> {
+    if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+        let (client, connection) = shared
+            .connect
+            .pg_config(&host.addr)
+            .connect(NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        *conn = Some(CheckConn { client, driver });
+    }
+    let client = &conn.as_ref().expect("connected above").client;
+    let started = Instant::now();
+    let messages = client
+        .simple_query(CHECK_SQL)
+        .await
+        .map_err(|e| e.to_string())?;
+    let latency = started.elapsed();
+    let row = messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .ok_or("the check query returned no row")?;
+    let in_recovery = row.get(0) == Some("t");
+    let read_only = row.get(1) == Some("on");
+    let lag = row
+        .get(2)
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64);
+    let role = if in_recovery || read_only {
+        Role::Replica
+    } else {
+        Role::Master
+    };
+    Ok(Checked { role, lag, latency })
+}
+
+/// Records the outcome; on a role change replaces the host's pool (none while down) and
+/// wakes every waiting acquire.
+fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
+    let (role, lag, error) = match outcome {
+        Ok(checked) => {
+            let mut stats = host.lock_stats();
+            stats.checks_ok += 1;
+            stats.add_latency(checked.latency, shared.config.latency_window);
+            stats.lag = checked.lag;
+            stats.last_error = None;
+            (checked.role, checked.lag, None)
+        }
+        Err(e) => {
+            let mut stats = host.lock_stats();
+            stats.checks_failed += 1;
+            stats.lag = None;
+            stats.last_error = Some(e.clone());
+            (Role::Down, None, Some(e))
+        }
+    };
+    let lagging = role == Role::Replica
+        && matches!((lag, shared.config.max_replica_lag), (Some(lag), Some(max)) if lag > max);
+
+    let mut slot = host.write_slot();
+    let before = slot.role;
+    let old_pool = if before != role {
+        let old = slot.pool.take();
+        slot.role = role;
+        if role != Role::Down {
+            slot.pool = Some(host.build_pool(&shared.config, shared.connect.clone()));
+        }
+        old
+    } else {
+        None
+    };
+    let lag_changed = slot.lagging != lagging;
+    slot.lagging = lagging;
+    drop(slot);
+
+    if before != role {
+        host.lock_stats().role_changes += 1;
+        match &error {
+            Some(e) => log::warn!("{}: {before} -> down: {e}", host.addr),
+            None => log::info!("{}: {before} -> {role}", host.addr),
+        }
+        if old_pool.is_some() {
+            log::info!(
+                "{}: dropping the connections opened while it was {before}",
+                host.addr
+            );
+        }
+    }
+    if lag_changed {
+        log::info!(
+            "{}: replay lag {lag:?} {} max_replica_lag: {}",
+            host.addr,
+            if lagging { "exceeds" } else { "within" },
+            if lagging {
+                "no reads until it catches up"
+            } else {
+                "takes reads again"
+            }
+        );
+    }
+    drop(old_pool);
+    if before != role || lag_changed {
+        shared.changed.notify_waiters();
+    }
+    if log::log_enabled!(log::Level::Debug) {
+        let s = host.snapshot();
+        log::debug!(
+            "{}: role={} lag={:?} size={} idle={} in_use={} check_latency={:?} acquires={} error={:?}",
+            s.addr,
+            s.role,
+            s.lag,
+            s.size,
+            s.idle,
+            s.in_use,
+            s.check_latency,
+            s.acquires,
+            s.last_error
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! A multi-host PostgreSQL connection pool for diesel-async.
+//!
+//! One bb8 pool of [`diesel_async::AsyncPgConnection`]s per host, and per host a background
+//! checker that reads the host's role (`pg_is_in_recovery()` and `transaction_read_only`)
+//! and replay lag every `refresh_delay` under a `refresh_timeout` deadline, on a dedicated
+//! connection, and moves the host between three sets: master, replica, down.
+//!
+//! - [`MultiHostPool::acquire`] with `read_only = false` takes a master; with `read_only =
+//!   true` a replica (up, not lagging more than `max_replica_lag`), the master too with
+//!   probability `master_as_replica_weight`, or the master alone when no replica can serve
+//!   and `fallback_master` is set. Among the candidates the **greedy** policy takes the
+//!   host with the most free connections, `max_size - in use`, ties broken uniformly at
+//!   random.
+//! - The whole acquire (waiting for a suitable host, then for a connection of its pool)
+//!   runs under one deadline, `timeout`; then it fails with [`AcquireError::NoHost`].
+//! - A host's pool exists only while the host is up, and is replaced when its role
+//!   changes: connections opened while a host was master never serve once it is a
+//!   replica (the demoted-primary incident). A statement failing with SQLSTATE 25006
+//!   (read-only transaction) or a broken connection makes the host re-checked at once.
+//! - Connections have a maximum lifetime and TCP keepalive + `TCP_USER_TIMEOUT`, so a
+//!   silently dead peer cannot hold a pool.
+//! - [`MultiHostPool::new`] never waits for a host: hosts that are down are retried every
+//!   `refresh_delay`. [`MultiHostPool::close`] stops the checkers and closes connections.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use pg_multihost::{ConnectOptions, HostAddr, MultiHostPool, PoolConfig};
+//! let hosts = vec![HostAddr::parse("db1:5432", 5432)?, HostAddr::parse("db2", 5432)?];
+//! let pool = MultiHostPool::new(PoolConfig::new(hosts, ConnectOptions::new("app", "appdb")))?;
+//! let mut conn = pool.read().await?; // derefs to AsyncPgConnection
+//! # drop(conn);
+//! pool.close().await;
+//! # Ok(()) }
+//! ```
+
+mod checker;
+mod config;
+mod host;
+mod pool;
+
+pub use config::{ConnectOptions, HostAddr, PoolConfig};
+pub use host::{HostSnapshot, Role};
+pub use pool::{AcquireError, AcquireOptions, ConfigError, MultiHostPool, PooledConn};

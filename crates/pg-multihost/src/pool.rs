@@ -1,0 +1,508 @@
+//! The multi-host pool: host selection (greedy), acquire under one deadline, close.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::{ConnectOptions, HostAddr, PoolConfig};
+use crate::host::{BbPool, Host, HostSnapshot, Manager, Role};
+
+/// How one acquire chooses its host, and how long it may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AcquireOptions {
+    /// `false`: a master. `true`: a replica, or the master as described below.
+    pub read_only: bool,
+    /// Reads only: when no replica can serve (all down or lagging), use the master.
+    pub fallback_master: bool,
+    /// Reads only (`None` for writes): probability in [0, 1] that the master is also a
+    /// candidate while replicas are up.
+    pub master_as_replica_weight: Option<f64>,
+    /// The whole budget: waiting for a suitable host *and* for a connection of its pool.
+    pub timeout: Duration,
+}
+
+impl AcquireOptions {
+    /// A master connection.
+    pub fn write(timeout: Duration) -> Self {
+        Self {
+            read_only: false,
+            fallback_master: false,
+            master_as_replica_weight: None,
+            timeout,
+        }
+    }
+
+    /// A read-only connection.
+    pub fn read(timeout: Duration, fallback_master: bool, master_as_replica_weight: f64) -> Self {
+        Self {
+            read_only: true,
+            fallback_master,
+            master_as_replica_weight: Some(master_as_replica_weight),
+            timeout,
+        }
+    }
+
+    /// Rejects a weight outside [0, 1] (NaN included) and any weight on a write.
+    pub fn validate(&self) -> Result<(), AcquireError> {
+        match (self.read_only, self.master_as_replica_weight) {
+            (false, Some(_)) => Err(AcquireError::InvalidOptions(
+                "master_as_replica_weight applies to reads only".into(),
+            )),
+            (true, Some(w)) if !(0.0..=1.0).contains(&w) => Err(AcquireError::InvalidOptions(
+                format!("master_as_replica_weight must be in [0, 1], got {w}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why an acquire failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AcquireError {
+    /// No suitable host (or no connection of its pool) within the budget.
+    #[error("no {} host available within {waited:?}", if *read_only { "readable" } else { "master" })]
+    NoHost { read_only: bool, waited: Duration },
+    #[error("invalid acquire options: {0}")]
+    InvalidOptions(String),
+    #[error("the pool is closed")]
+    Closed,
+}
+
+/// An invalid [`PoolConfig`], one message per problem.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid pool configuration: {}", .0.join("; "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// What the checkers share with the pool.
+pub(crate) struct Shared {
+    pub(crate) config: PoolConfig,
+    pub(crate) connect: Arc<ConnectOptions>,
+    /// Woken (`notify_waiters`) on every role, pool or lag change and on close.
+    pub(crate) changed: Notify,
+}
+
+struct Inner {
+    hosts: Vec<Arc<Host>>,
+    shared: Arc<Shared>,
+    read: AcquireOptions,
+    write: AcquireOptions,
+    closed: AtomicBool,
+    shutdown: watch::Sender<bool>,
+    checkers: Mutex<Vec<JoinHandle<()>>>,
+    failed_reads: AtomicU64,
+    failed_writes: AtomicU64,
+}
+
+/// A pool over several PostgreSQL hosts: one bb8 pool of diesel-async connections per
+/// host that is up, a health checker per host, reads spread greedily over replicas, writes
+/// on the master. Cheap to clone (clones share everything).
+///
+/// Dropping every clone stops the checkers too; [`MultiHostPool::close`] does it
+/// deterministically and waits for them.
+#[derive(Clone)]
+pub struct MultiHostPool {
+    inner: Arc<Inner>,
+}
+
+/// A connection handed out by the pool, returned to its host's pool on drop (or closed, if
+/// the host changed role meanwhile). Derefs to the diesel-async connection.
+pub struct PooledConn {
+    conn: bb8::PooledConnection<'static, Manager>,
+    host: Arc<Host>,
+    role: Role,
+}
+
+impl PooledConn {
+    /// The host it is connected to.
+    pub fn host(&self) -> &HostAddr {
+        &self.host.addr
+    }
+
+    /// Its host's index in [`PoolConfig::hosts`].
+    pub fn host_index(&self) -> usize {
+        self.host.index
+    }
+
+    /// The host's role when the connection was handed out.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
+impl Deref for PooledConn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        self.host.in_use.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for PooledConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledConn")
+            .field("host", &self.host.addr)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The greedy choice within one set of candidates: the most free connections, ties broken
+/// uniformly at random (reservoir sampling over the tied hosts).
+#[derive(Default)]
+struct Greedy {
+    best: Option<(Arc<Host>, BbPool, Role)>,
+    free: u32,
+    ties: u32,
+}
+
+impl Greedy {
+    fn offer(&mut self, host: &Arc<Host>, pool: &BbPool, role: Role, rng: &mut impl Rng) {
+        let free = host.free();
+        if free == 0 && self.best.is_some() {
+            return;
+        }
+        let take = match &self.best {
+            None => true,
+            Some(_) if free > self.free => true,
+            Some(_) if free == self.free => {
+                self.ties += 1;
+                rng.gen_range(0..self.ties) == 0
+            }
+            Some(_) => false,
+        };
+        if take {
+            if self.best.is_none() || free > self.free {
+                self.ties = 1;
+            }
+            self.free = free;
+            self.best = Some((host.clone(), pool.clone(), role));
+        }
+    }
+
+    /// The greedy choice over the union of two disjoint sets, still uniform among ties.
+    fn merge(self, other: Greedy, rng: &mut impl Rng) -> Greedy {
+        match (&self.best, &other.best) {
+            (None, _) => other,
+            (_, None) => self,
+            _ if self.free > other.free => self,
+            _ if other.free > self.free => other,
+            _ => {
+                let ties = self.ties + other.ties;
+                if rng.gen_range(0..ties) < self.ties {
+                    Greedy { ties, ..self }
+                } else {
+                    Greedy { ties, ..other }
+                }
+            }
+        }
+    }
+}
+
+impl MultiHostPool {
+    /// Builds the pool and starts one checker per host; returns at once, whatever the
+    /// hosts' state (hosts that are down are retried every `refresh_delay`). Must be called
+    /// within a Tokio runtime.
+    pub fn new(config: PoolConfig) -> Result<Self, ConfigError> {
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let read = AcquireOptions::read(
+            config.timeout,
+            config.fallback_master,
+            config.master_as_replica_weight,
+        );
+        let write = AcquireOptions::write(config.timeout);
+        let hosts: Vec<Arc<Host>> = config
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, addr)| Arc::new(Host::new(i, addr.clone(), config.max_size)))
+            .collect();
+        let shared = Arc::new(Shared {
+            connect: Arc::new(config.connect.clone()),
+            config,
+            changed: Notify::new(),
+        });
+        let (shutdown, _) = watch::channel(false);
+        let checkers = hosts
+            .iter()
+            .map(|host| {
+                tokio::spawn(crate::checker::run(
+                    host.clone(),
+                    shared.clone(),
+                    shutdown.subscribe(),
+                ))
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                hosts,
+                shared,
+                read,
+                write,
+                closed: AtomicBool::new(false),
+                shutdown,
+                checkers: Mutex::new(checkers),
+                failed_reads: AtomicU64::new(0),
+                failed_writes: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &PoolConfig {
+        &self.inner.shared.config
+    }
+
+    /// A read-only connection with the configured defaults.
+    pub async fn read(&self) -> Result<PooledConn, AcquireError> {
+        self.acquire(&self.inner.read).await
+    }
+
+    /// A master connection with the configured timeout.
+    pub async fn write(&self) -> Result<PooledConn, AcquireError> {
+        self.acquire(&self.inner.write).await
+    }
+
+    /// The default options of [`MultiHostPool::read`] and [`MultiHostPool::write`].
+    pub fn default_options(&self, read_only: bool) -> AcquireOptions {
+        if read_only {
+            self.inner.read
+        } else {
+            self.inner.write
+        }
+    }
+
+    /// A connection chosen as `options` say, within `options.timeout`: waits for a suitable
+    /// host to appear (a checker finding one) and for a connection of its pool, re-choosing
+    /// whenever a host changes state; fails with [`AcquireError::NoHost`] when the budget
+    /// is spent. Cancel-safe: dropping the future leaks nothing.
+    pub async fn acquire(&self, options: &AcquireOptions) -> Result<PooledConn, AcquireError> {
+        options.validate()?;
+        let started = Instant::now();
+        let deadline = started + options.timeout;
+        let inner = &*self.inner;
+        loop {
+            // Created before looking, so no change between the look and the wait is missed
+            // (`notify_waiters` reaches every `Notified` created before it).
+            let changed = inner.shared.changed.notified();
+            if inner.closed.load(Ordering::Acquire) {
+                return Err(AcquireError::Closed);
+            }
+            match self.choose(options) {
+                Some((host, pool, role)) => {
+                    tokio::select! {
+                        biased;
+                        got = pool.get_owned() => {
+                            // An error is bb8's own timeout: choose again while budget remains.
+                            if let Ok(conn) = got {
+                                host.in_use.fetch_add(1, Ordering::Relaxed);
+                                host.record_acquire(started.elapsed());
+                                return Ok(PooledConn { conn, host, role });
+                            }
+                        }
+                        _ = changed => {}
+                        _ = tokio::time::sleep_until(deadline) => break,
+                    }
+                }
+                None => {
+                    tokio::select! {
+                        biased;
+                        _ = changed => {}
+                        _ = tokio::time::sleep_until(deadline) => break,
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(AcquireError::Closed);
+        }
+        let counter = if options.read_only {
+            &inner.failed_reads
+        } else {
+            &inner.failed_writes
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Err(AcquireError::NoHost {
+            read_only: options.read_only,
+            waited: started.elapsed(),
+        })
+    }
+
+    /// The host an acquire with `options` would use now, if any: writes take the master;
+    /// reads take the replicas that are up and not lagging, plus the master with
+    /// probability `master_as_replica_weight`; with no such replica, the master if
+    /// `fallback_master`, else nothing. Among the candidates: greedy.
+    fn choose(&self, options: &AcquireOptions) -> Option<(Arc<Host>, BbPool, Role)> {
+        let mut rng = rand::thread_rng();
+        let mut masters = Greedy::default();
+        let mut replicas = Greedy::default();
+        for host in &self.inner.hosts {
+            let slot = host.read_slot();
+            let Some(pool) = &slot.pool else { continue };
+            match slot.role {
+                Role::Master => masters.offer(host, pool, Role::Master, &mut rng),
+                Role::Replica if options.read_only && !slot.lagging => {
+                    replicas.offer(host, pool, Role::Replica, &mut rng)
+                }
+                _ => {}
+            }
+        }
+        let chosen = if !options.read_only {
+            masters
+        } else if replicas.best.is_none() {
+            if options.fallback_master {
+                masters
+            } else {
+                return None;
+            }
+        } else {
+            let include_master = match options.master_as_replica_weight {
+                Some(w) if w >= 1.0 => true,
+                Some(w) if w > 0.0 => rng.gen::<f64>() < w,
+                _ => false,
+            };
+            if include_master {
+                replicas.merge(masters, &mut rng)
+            } else {
+                replicas
+            }
+        };
+        chosen.best
+    }
+
+    /// The index of the host an acquire with `options` would take right now (the same
+    /// random draws as an acquire), or `None`. For diagnostics and tests.
+    pub fn pick(&self, options: &AcquireOptions) -> Result<Option<usize>, AcquireError> {
+        options.validate()?;
+        Ok(self.choose(options).map(|(host, _, _)| host.index))
+    }
+
+    /// Every host's state.
+    pub fn hosts(&self) -> Vec<HostSnapshot> {
+        self.inner.hosts.iter().map(|h| h.snapshot()).collect()
+    }
+
+    /// Acquires that failed with [`AcquireError::NoHost`]: (reads, writes).
+    pub fn failed_acquires(&self) -> (u64, u64) {
+        (
+            self.inner.failed_reads.load(Ordering::Relaxed),
+            self.inner.failed_writes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// A master known right now.
+    pub fn master(&self) -> Option<HostAddr> {
+        self.inner
+            .hosts
+            .iter()
+            .find(|h| h.read_slot().role == Role::Master)
+            .map(|h| h.addr.clone())
+    }
+
+    /// Waits until a master is known, at most `timeout`.
+    pub async fn wait_for_master(&self, timeout: Duration) -> Option<HostAddr> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let changed = self.inner.shared.changed.notified();
+            if let Some(master) = self.master() {
+                return Some(master);
+            }
+            if self.is_closed() {
+                return None;
+            }
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep_until(deadline) => return None,
+            }
+        }
+    }
+
+    /// Asks host `index`'s checker to check now rather than at its next period.
+    pub fn recheck(&self, index: usize) {
+        if let Some(host) = self.inner.hosts.get(index) {
+            host.recheck.notify_one();
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Stops every checker (and waits for them) and closes every pooled connection:
+    /// idle ones now, checked-out ones when they are returned. Acquires waiting or started
+    /// afterwards fail with [`AcquireError::Closed`]. Idempotent.
+    pub async fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.inner.shutdown.send(true);
+        self.inner.shared.changed.notify_waiters();
+        let checkers = std::mem::take(
+            &mut *self
+                .inner
+                .checkers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for checker in checkers {
+            let _ = checker.await;
+        }
+        for host in &self.inner.hosts {
+            let pool = {
+                let mut slot = host.write_slot();
+                slot.role = Role::Down;
+                slot.pool.take()
+            };
+            drop(pool);
+        }
+        self.inner.shared.changed.notify_waiters();
+        log::debug!("pool closed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_validated() {
+        let t = Duration::from_secs(1);
+        assert!(AcquireOptions::write(t).validate().is_ok());
+        assert!(AcquireOptions::read(t, true, 0.0).validate().is_ok());
+        assert!(AcquireOptions::read(t, true, 1.0).validate().is_ok());
+        for bad in [-0.1, 1.1, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                AcquireOptions::read(t, true, bad).validate(),
+                Err(AcquireError::InvalidOptions(_))
+            ));
+        }
+        let mut write = AcquireOptions::write(t);
+        write.master_as_replica_weight = Some(0.5);
+        assert!(matches!(
+            write.validate(),
+            Err(AcquireError::InvalidOptions(_))
+        ));
+    }
+}

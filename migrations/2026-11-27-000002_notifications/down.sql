@@ -1,0 +1,2 @@
+DROP TABLE notification_deliveries;
+DROP TABLE notification_schedule;

@@ -1,0 +1,155 @@
+//! The multi-host pool seen through the API (issue 3, test 9), against a real primary and
+//! streaming replicas: reads keep answering 200 while a replica dies; writes answer 503
+//! (with `Retry-After`), never 500, while no master exists, and recover after a promotion
+//! without a restart; a server started with every host down starts anyway and becomes
+//! ready once a master appears.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use calendula_pg::Cluster;
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn database_yaml(cluster: &Cluster) -> String {
+    let hosts: Vec<String> = cluster
+        .instances()
+        .iter()
+        .map(|i| format!("\"{}:{}\"", i.host(), i.port()))
+        .collect();
+    format!(
+        "  hosts: [{}]\n  dbname: {}\n  user: {}\n  timeout: 2s\n  refresh_delay: 200ms\n  \
+         refresh_timeout: 1s\n  fallback_master: true\n  master_as_replica_weight: 0\n",
+        hosts.join(", "),
+        cluster.dbname(),
+        cluster.user()
+    )
+}
+
+fn user(login: &str) -> serde_json::Value {
+    json!({"login": login, "name": {"first": login, "last": "Failover"}})
+}
+
+/// Polls `f` every 50 ms until it holds; panics naming `what` after `limit`. Returns how
+/// long it took.
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !f() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
+}
+
+/// A POST answered 503 with `Retry-After` and the JSON error body.
+fn assert_unavailable(server: &TestServer, path: &str, body: serde_json::Value) {
+    let response = server
+        .client()
+        .post(server.url(path))
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["error"], "service unavailable", "{body}");
+}
+
+#[test]
+fn reads_survive_a_dying_replica_and_writes_answer_503_until_a_promotion() {
+    let cluster = Cluster::temporary(2).expect("a primary and two replicas");
+    let server = TestServer::with_database_yaml(&database_yaml(&cluster), "");
+    wait_until("ready", Duration::from_secs(30), || {
+        server.get("/ready").0 == StatusCode::OK
+    });
+    let (status, body) = server.post("/users", user("ann"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Reads go to the replicas (master_as_replica_weight 0): wait for replication.
+    wait_until("ann replicated", Duration::from_secs(10), || {
+        server.get("/users/ann").0 == StatusCode::OK
+    });
+    let metrics = server
+        .client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for (i, role) in ["master", "replica", "replica"].iter().enumerate() {
+        let line = format!(
+            "calendula_db_host_role{{host=\"127.0.0.1:{}\",role=\"{role}\"}} 1",
+            cluster.instances()[i].port()
+        );
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+    }
+
+    // A replica killed under read load: reads go on.
+    let mut statuses = Vec::new();
+    for i in 0..200 {
+        if i == 50 {
+            cluster.instances()[1].kill().unwrap();
+        }
+        statuses.push(server.get("/users/ann").0);
+    }
+    let failed: Vec<_> = statuses.iter().filter(|s| **s != StatusCode::OK).collect();
+    assert!(failed.len() <= 2, "failed reads: {failed:?}");
+    assert!(
+        failed.iter().all(|s| **s == StatusCode::SERVICE_UNAVAILABLE),
+        "a failed read is a 503, never a 500: {failed:?}"
+    );
+    assert!(statuses[100..].iter().all(|s| *s == StatusCode::OK));
+
+    // No master: writes are 503 within the timeout, reads still 200, not ready.
+    cluster.instances()[0].stop().unwrap();
+    for login in ["bob", "bob", "bob"] {
+        let started = Instant::now();
+        assert_unavailable(&server, "/users", user(login));
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+    assert_eq!(server.get("/users/ann").0, StatusCode::OK);
+    assert_eq!(server.get("/ready").0, StatusCode::SERVICE_UNAVAILABLE);
+
+    // The surviving replica is promoted: writes come back without a restart.
+    cluster.instances()[2].promote().unwrap();
+    let took = wait_until("writes back", Duration::from_secs(10), || {
+        server.post("/users", user("bob")).0 == StatusCode::CREATED
+    });
+    assert!(took < Duration::from_secs(4), "writes resumed after {took:?}");
+    assert_eq!(server.get("/ready").0, StatusCode::OK);
+    wait_until("bob readable", Duration::from_secs(5), || {
+        server.get("/users/bob").0 == StatusCode::OK
+    });
+}
+
+#[test]
+fn starts_with_every_host_down_and_serves_once_a_master_appears() {
+    let cluster = Cluster::temporary(1).expect("a primary and a replica");
+    for instance in cluster.instances().iter().rev() {
+        instance.stop().unwrap();
+    }
+    let started = Instant::now();
+    let server = TestServer::with_database_yaml(&database_yaml(&cluster), "");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "start-up waited for the database"
+    );
+    assert_eq!(server.get("/health").0, StatusCode::OK);
+    let (status, body) = server.get("/ready");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_unavailable(&server, "/users", user("cid"));
+    assert_eq!(server.get("/users/cid").0, StatusCode::SERVICE_UNAVAILABLE);
+
+    for instance in cluster.instances() {
+        instance.start().unwrap();
+    }
+    wait_until("ready once a master is up", Duration::from_secs(15), || {
+        server.get("/ready").0 == StatusCode::OK
+    });
+    let (status, body) = server.post("/users", user("cid"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    wait_until("cid readable", Duration::from_secs(10), || {
+        server.get("/users/cid").0 == StatusCode::OK
+    });
+}
