@@ -36,8 +36,21 @@ impl Database {
     /// Starts the embedded cluster when no hosts are configured, builds the pool and
     /// starts a task that applies pending migrations as soon as a master is known. Never
     /// waits for a configured host: with every host down the server starts, and `/ready`
-    /// and every request answer 503 until a master is found and migrated.
+    /// and every request answer 503 until a master is found and migrated. The embedded
+    /// cluster is ours and was just started, so with it this returns once migrated, as
+    /// [`Database::open`] does.
     pub async fn start(config: &DatabaseConfig) -> Result<Database, String> {
+        let mut database = Self::start_pool(config).await?;
+        if database.embedded.is_some() {
+            if let Err(e) = database.wait_migrated(OPEN_TIMEOUT).await {
+                database.close().await;
+                return Err(e);
+            }
+        }
+        Ok(database)
+    }
+
+    async fn start_pool(config: &DatabaseConfig) -> Result<Database, String> {
         let (embedded, hosts) = match config.host_addrs() {
             hosts if !hosts.is_empty() => (None, hosts),
             _ => {
@@ -68,7 +81,7 @@ impl Database {
     /// [`Database::start`], then waits (at most a minute) until the migrations are applied:
     /// for `calendula migrate` and for callers that need the schema at once.
     pub async fn open(config: &DatabaseConfig) -> Result<Database, String> {
-        let mut database = Self::start(config).await?;
+        let mut database = Self::start_pool(config).await?;
         match database.wait_migrated(OPEN_TIMEOUT).await {
             Ok(()) => Ok(database),
             Err(e) => {
@@ -81,8 +94,7 @@ impl Database {
     /// Waits until the migrations are applied, at most `timeout`.
     pub async fn wait_migrated(&mut self, timeout: Duration) -> Result<(), String> {
         let done = matches!(
-            tokio::time::timeout(timeout, self.migration.wait_for(|m| *m == Migration::Done))
-                .await,
+            tokio::time::timeout(timeout, self.migration.wait_for(|m| *m == Migration::Done)).await,
             Ok(Ok(_))
         );
         if done {

@@ -96,7 +96,9 @@ fn reads_survive_a_dying_replica_and_writes_answer_503_until_a_promotion() {
     let failed: Vec<_> = statuses.iter().filter(|s| **s != StatusCode::OK).collect();
     assert!(failed.len() <= 2, "failed reads: {failed:?}");
     assert!(
-        failed.iter().all(|s| **s == StatusCode::SERVICE_UNAVAILABLE),
+        failed
+            .iter()
+            .all(|s| **s == StatusCode::SERVICE_UNAVAILABLE),
         "a failed read is a 503, never a 500: {failed:?}"
     );
     assert!(statuses[100..].iter().all(|s| *s == StatusCode::OK));
@@ -106,7 +108,11 @@ fn reads_survive_a_dying_replica_and_writes_answer_503_until_a_promotion() {
     for login in ["bob", "bob", "bob"] {
         let started = Instant::now();
         assert_unavailable(&server, "/users", user(login));
-        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
     }
     assert_eq!(server.get("/users/ann").0, StatusCode::OK);
     assert_eq!(server.get("/ready").0, StatusCode::SERVICE_UNAVAILABLE);
@@ -116,7 +122,10 @@ fn reads_survive_a_dying_replica_and_writes_answer_503_until_a_promotion() {
     let took = wait_until("writes back", Duration::from_secs(10), || {
         server.post("/users", user("bob")).0 == StatusCode::CREATED
     });
-    assert!(took < Duration::from_secs(4), "writes resumed after {took:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "writes resumed after {took:?}"
+    );
     assert_eq!(server.get("/ready").0, StatusCode::OK);
     wait_until("bob readable", Duration::from_secs(5), || {
         server.get("/users/bob").0 == StatusCode::OK
@@ -152,4 +161,46 @@ fn starts_with_every_host_down_and_serves_once_a_master_appears() {
     wait_until("cid readable", Duration::from_secs(10), || {
         server.get("/users/cid").0 == StatusCode::OK
     });
+}
+
+#[test]
+fn the_embedded_database_uses_every_instance_as_a_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = calendula_pg::free_port().unwrap();
+    let yaml = format!(
+        "  hosts: []\n  user: calendula\n  dbname: calendula\n  refresh_delay: 200ms\n  \
+         embedded: {{dir: \"{}\", port: {port}, replicas: 1}}\n",
+        dir.path().join("pg").display()
+    );
+    let server = TestServer::with_database_yaml(&yaml, "");
+    assert_eq!(
+        server.get("/ready").0,
+        StatusCode::OK,
+        "migrated before serving"
+    );
+    let (status, body) = server.post("/users", user("eve"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    wait_until("both instances checked", Duration::from_secs(10), || {
+        let metrics = server
+            .client()
+            .get(server.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        metrics.contains(&format!(
+            "calendula_db_host_role{{host=\"127.0.0.1:{port}\",role=\"master\"}} 1"
+        )) && metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("calendula_db_host_role{") && l.contains("role=\"replica\"} 1")
+            })
+            .count()
+            == 1
+    });
+    drop(server);
+    assert!(
+        !dir.path().join("pg/primary/data/postmaster.pid").exists(),
+        "the embedded cluster stopped with the server"
+    );
 }

@@ -226,3 +226,30 @@ pub fn remembered_failure(req: &Request<'_>) -> Option<ApiError> {
     let slot = req.local_cache(|| GuardFailure(std::sync::Mutex::new(None)));
     slot.0.lock().ok().and_then(|slot| slot.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_or_read_only_database_is_a_503() {
+        for kind in [
+            DatabaseErrorKind::ReadOnlyTransaction,
+            DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ClosedConnection,
+        ] {
+            let e = DieselError::DatabaseError(kind, Box::new("gone".to_string()));
+            assert_eq!(ApiError::from(e).status, Status::ServiceUnavailable);
+        }
+        let shutdown = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("terminating connection due to administrator command".to_string()),
+        );
+        assert_eq!(ApiError::from(shutdown).status, Status::ServiceUnavailable);
+        let bug = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("syntax error".to_string()),
+        );
+        assert_eq!(ApiError::from(bug).status, Status::InternalServerError);
+    }
+}

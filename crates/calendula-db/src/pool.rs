@@ -240,8 +240,14 @@ fn render_metrics(hosts: &[HostSnapshot], failed: (u64, u64), ready: bool) -> St
         .flat_map(|h| {
             let host = label(&h.addr.to_string());
             [
-                (format!("host=\"{host}\",state=\"idle\""), h.idle.to_string()),
-                (format!("host=\"{host}\",state=\"in_use\""), h.in_use.to_string()),
+                (
+                    format!("host=\"{host}\",state=\"idle\""),
+                    h.idle.to_string(),
+                ),
+                (
+                    format!("host=\"{host}\",state=\"in_use\""),
+                    h.in_use.to_string(),
+                ),
             ]
         })
         .collect();
@@ -264,8 +270,14 @@ fn render_metrics(hosts: &[HostSnapshot], failed: (u64, u64), ready: bool) -> St
         .flat_map(|h| {
             let host = label(&h.addr.to_string());
             [
-                (format!("host=\"{host}\",result=\"ok\""), h.checks_ok.to_string()),
-                (format!("host=\"{host}\",result=\"failed\""), h.checks_failed.to_string()),
+                (
+                    format!("host=\"{host}\",result=\"ok\""),
+                    h.checks_ok.to_string(),
+                ),
+                (
+                    format!("host=\"{host}\",result=\"failed\""),
+                    h.checks_failed.to_string(),
+                ),
             ]
         })
         .collect();
@@ -337,7 +349,15 @@ mod tests {
 
     #[test]
     fn metrics_describe_every_host() {
-        let text = render_metrics(&[host(1, Role::Master), host(2, Role::Replica), host(3, Role::Down)], (4, 5), true);
+        let text = render_metrics(
+            &[
+                host(1, Role::Master),
+                host(2, Role::Replica),
+                host(3, Role::Down),
+            ],
+            (4, 5),
+            true,
+        );
         for line in [
             "# TYPE calendula_db_connections gauge",
             "calendula_db_ready 1",
@@ -355,7 +375,10 @@ mod tests {
             "calendula_db_acquire_wait_seconds_total{host=\"db:2\"} 0.005",
             "calendula_db_acquire_failures_total{kind=\"write\"} 5",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
         assert!(!text.contains("calendula_db_check_latency_seconds{host=\"db:3\"}"));
         assert!(!text.contains("calendula_db_replica_lag_seconds{host=\"db:1\"}"));

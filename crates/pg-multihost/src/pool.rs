@@ -176,9 +176,6 @@ struct Greedy {
 impl Greedy {
     fn offer(&mut self, host: &Arc<Host>, pool: &BbPool, role: Role, rng: &mut impl Rng) {
         let free = host.free();
-        if free == 0 && self.best.is_some() {
-            return;
-        }
         let take = match &self.best {
             None => true,
             Some(_) if free > self.free => true,
