@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use calendula_core::validate;
-use calendula_core::ApiResult;
+use calendula_core::{ApiError, ApiResult};
 use calendula_db::events;
 use calendula_db::users::UserRow;
 use calendula_time::freeslot;
@@ -17,28 +17,31 @@ use diesel_async::AsyncPgConnection;
 const FIRST_WINDOW: Duration = Duration::days(7);
 
 /// Each user's busy intervals (event occurrences they have not declined) within `window`,
-/// merged, sorted and clipped.
+/// merged, sorted and clipped. More than `budget` occurrences for one user is a 422: the
+/// cost of an answer must stay bounded whatever the calendars hold.
 pub async fn busy_by_user(
     conn: &mut AsyncPgConnection,
     users: &[UserRow],
     window: Interval,
+    budget: usize,
 ) -> ApiResult<HashMap<i64, Vec<Interval>>> {
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     let members = events::in_window(conn, &ids, window.start, window.end, true).await?;
     let mut raw: HashMap<i64, Vec<Interval>> = HashMap::new();
     for member in members {
-        let occurrences = member
-            .event
-            .series()
-            .overlapping(window.start, window.end)
-            .map(|o| Interval::new(o.start, o.end))
-            .collect::<Vec<_>>();
-        raw.entry(member.user_id).or_default().extend(occurrences);
+        let list = raw.entry(member.user_id).or_default();
+        let series = member.event.series();
+        let room = (budget + 1).saturating_sub(list.len());
+        list.extend(series.overlapping(window.start, window.end).take(room).map(|o| Interval::new(o.start, o.end)));
+        if list.len() > budget {
+            let login = users.iter().find(|u| u.id == member.user_id).map_or("?", |u| u.login.as_str());
+            return Err(ApiError::invalid(
+                "user_logins",
+                format!("{login:?} has more than {budget} occurrences in the window; ask for a shorter one"),
+            ));
+        }
     }
-    Ok(raw
-        .into_iter()
-        .map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window)))
-        .collect())
+    Ok(raw.into_iter().map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window))).collect())
 }
 
 /// When `user` is outside working hours within `window` (nothing without `work_days`).
@@ -56,6 +59,7 @@ pub async fn free_slots(
     until: DateTime<Utc>,
     duration: Duration,
     limit: usize,
+    budget: usize,
 ) -> ApiResult<Vec<Interval>> {
     let mut span = FIRST_WINDOW.max(duration * 2);
     loop {
@@ -65,7 +69,7 @@ pub async fn free_slots(
             from + span
         };
         let window = Interval::new(from, window_end);
-        let busy_events = busy_by_user(conn, users, window).await?;
+        let busy_events = busy_by_user(conn, users, window, budget).await?;
         let busy = intervals::merge(
             busy_events
                 .into_values()

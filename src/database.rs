@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use calendula_db::{migrations, DatabaseConfig, Db, HostAddr};
-use calendula_pg::{Cluster, ClusterOptions};
+use calendula_pg::{Cluster, ClusterOptions, LaunchError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -171,11 +171,17 @@ async fn start_embedded(config: &DatabaseConfig) -> Result<Cluster, String> {
         dbname: config.dbname.clone(),
         keep_on_drop: true,
     };
-    log::info!(target: "calendula::db", "starting embedded PostgreSQL in {}", options.dir.display());
-    let cluster = tokio::task::spawn_blocking(move || Cluster::start(options))
-        .await
-        .map_err(|e| format!("embedded PostgreSQL: {e}"))?
-        .map_err(|e| format!("embedded PostgreSQL: {e}"))?;
+    let cluster = match start_cluster(options.clone()).await {
+        // Run as root from a checkout under a private directory (e.g. /root): the postgres
+        // OS user cannot reach it, so the data goes to a fixed place it can reach instead.
+        Err(LaunchError::NotAccessible(reason)) => {
+            let fallback = fallback_dir(&options.dir);
+            log::warn!(target: "calendula::db", "{reason}; using {} instead", fallback.display());
+            start_cluster(ClusterOptions { dir: fallback, ..options }).await
+        }
+        other => other,
+    }
+    .map_err(|e| format!("embedded PostgreSQL: {e}"))?;
     log::info!(
         target: "calendula::db",
         "embedded PostgreSQL listening on port {} ({} replicas)",
@@ -183,6 +189,20 @@ async fn start_embedded(config: &DatabaseConfig) -> Result<Cluster, String> {
         cluster.replicas().len()
     );
     Ok(cluster)
+}
+
+async fn start_cluster(options: ClusterOptions) -> Result<Cluster, LaunchError> {
+    log::info!(target: "calendula::db", "starting embedded PostgreSQL in {}", options.dir.display());
+    tokio::task::spawn_blocking(move || Cluster::start(options))
+        .await
+        .map_err(|e| LaunchError::Setup(format!("the launcher task failed: {e}")))?
+}
+
+/// Where the data of `dir` lives when the postgres OS user cannot reach `dir`: the same
+/// place for the same configured directory, so restarts find their data again.
+fn fallback_dir(dir: &std::path::Path) -> PathBuf {
+    let escaped: String = dir.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    PathBuf::from("/var/lib/calendula").join(escaped.trim_matches('_'))
 }
 
 fn absolute(dir: &str) -> PathBuf {

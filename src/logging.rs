@@ -199,6 +199,8 @@ struct RotatingFile {
     backup_count: u32,
     file: File,
     written: u64,
+    /// fern writes a record and its newline separately: rotate only between records.
+    at_line_start: bool,
 }
 
 impl RotatingFile {
@@ -208,13 +210,7 @@ impl RotatingFile {
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let written = file.metadata()?.len();
-        Ok(Self {
-            path,
-            max_bytes,
-            backup_count,
-            file,
-            written,
-        })
+        Ok(Self { path, max_bytes, backup_count, file, written, at_line_start: true })
     }
 
     fn backup(&self, n: u32) -> PathBuf {
@@ -247,11 +243,14 @@ impl RotatingFile {
 
 impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.written > 0 && self.written + buf.len() as u64 > self.max_bytes {
+        if self.at_line_start && self.written > 0 && self.written + buf.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
         let n = self.file.write(buf)?;
         self.written += n as u64;
+        if n > 0 {
+            self.at_line_start = buf[n - 1] == b'\n';
+        }
         Ok(n)
     }
 
@@ -314,11 +313,16 @@ mod tests {
         let path = dir.path().join("calendula.log");
         let mut file = RotatingFile::open(path.clone(), 100, 2).unwrap();
         for _ in 0..10 {
-            file.write_all(&[b'x'; 40]).unwrap();
+            file.write_all(&[b'x'; 39]).unwrap();
+            file.write_all(b"\n").unwrap();
         }
         assert!(fs::metadata(&path).unwrap().len() <= 100);
         assert!(path.with_extension("log.1").exists());
         assert!(path.with_extension("log.2").exists());
         assert!(!path.with_extension("log.3").exists());
+        for file in [path.clone(), path.with_extension("log.1")] {
+            let text = fs::read_to_string(&file).unwrap();
+            assert!(text.ends_with('\n') && !text.starts_with('\n'), "records split across files");
+        }
     }
 }

@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Err(e) = calendula::logging::init(&config.logging) {
-        eprintln!("logging: {e}");
+        eprintln!("{}: logging.file: {e}", cli.config.display());
         return ExitCode::from(EXIT_CONFIG);
     }
     let migrate_only = matches!(cli.command, Some(Command::Migrate));

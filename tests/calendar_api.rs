@@ -517,7 +517,7 @@ fn unknown_json_fields_are_ignored() {
 }
 
 #[test]
-fn body_over_one_mebibyte_is_413_and_just_under_is_fine() {
+fn body_over_one_mebibyte_is_422_and_just_under_is_fine() {
     let server = TestServer::start();
     let body_with_padding = |login: &str, size: usize| {
         let head =
@@ -542,8 +542,9 @@ fn body_over_one_mebibyte_is_413_and_just_under_is_fine() {
         Ok(response) => {
             let status = response.status();
             let body: Value = response.json().unwrap_or(Value::Null);
-            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-            assert_eq!(body["error"], "payload too large", "{body}");
+            // SPEC §3: "Limits (422 beyond them): ... JSON body <= 1 MiB".
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["field"], "body", "{body}");
         }
         // The server may answer and close before reading the whole body; a reset is not a 500.
         Err(e) => eprintln!("oversized body: the connection closed early: {e}"),

@@ -10,11 +10,12 @@ use calendula_time::intervals::Interval;
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
-use rocket::post;
+use rocket::{post, State};
 use rocket::serde::json::Json;
 use rocket_okapi::openapi;
 
 use crate::availability;
+use crate::config::LimitsConfig;
 
 pub const MAX_USERS: usize = 100;
 pub const MAX_SLOTS: i64 = 100;
@@ -28,6 +29,7 @@ const MAX_HORIZON: Duration = Duration::days(5 * 366);
 #[post("/funcs/calc_free_slot", data = "<body>")]
 pub async fn calc_free_slot(
     mut conn: ReadConn,
+    limits: &State<LimitsConfig>,
     body: JsonBody<FreeSlotRequest>,
 ) -> ApiResult<Json<FreeTime>> {
     let request = body.0;
@@ -50,10 +52,10 @@ pub async fn calc_free_slot(
         .search_until
         .map_or(from + DEFAULT_HORIZON, |u| u.resolve(Tz::UTC))
         .min(last_writable_instant());
-    window("search_until", from, until)?;
+    validate::window("search_until", from, until, Some(MAX_HORIZON))?;
     let users = load_users(&mut conn, &request.user_logins).await?;
     let slots =
-        availability::free_slots(&mut conn, &users, from, until, duration, limit as usize).await?;
+        availability::free_slots(&mut conn, &users, from, until, duration, limit as usize, budget(limits)).await?;
     let first = slots.first();
     Ok(Json(FreeTime {
         start: first.map(|s| output_time(s.start, Tz::UTC)),
@@ -67,15 +69,16 @@ pub async fn calc_free_slot(
 #[post("/funcs/free_busy", data = "<body>")]
 pub async fn free_busy(
     mut conn: ReadConn,
+    limits: &State<LimitsConfig>,
     body: JsonBody<FreeBusyRequest>,
 ) -> ApiResult<Json<FreeBusy>> {
     let request = body.0;
     let from = request.time_from.resolve(Tz::UTC);
     let to = request.time_to.resolve(Tz::UTC);
-    window("time_to", from, to)?;
+    validate::window("time_to", from, to, Some(MAX_HORIZON))?;
     let users = load_users(&mut conn, &request.user_logins).await?;
     let window = Interval::new(from, to);
-    let mut busy = availability::busy_by_user(&mut conn, &users, window).await?;
+    let mut busy = availability::busy_by_user(&mut conn, &users, window, budget(limits)).await?;
     let answer = users
         .iter()
         .map(|user| {
@@ -89,6 +92,11 @@ pub async fn free_busy(
         })
         .collect();
     Ok(Json(answer))
+}
+
+/// Occurrences one user may contribute to an answer.
+fn budget(limits: &LimitsConfig) -> usize {
+    limits.max_occurrences as usize
 }
 
 /// RFC 3339 has four-digit years: no answer may end after 9999-12-31T23:59:59Z.
@@ -105,21 +113,6 @@ fn span(interval: Interval, tz: Tz) -> TimeSpan {
     }
 }
 
-fn window(field: &str, from: chrono::DateTime<Utc>, to: chrono::DateTime<Utc>) -> ApiResult<()> {
-    if to <= from {
-        return Err(ApiError::invalid(
-            field,
-            "the window must end after it starts",
-        ));
-    }
-    if to - from > MAX_HORIZON {
-        return Err(ApiError::invalid(
-            field,
-            "the window may span at most 5 years",
-        ));
-    }
-    Ok(())
-}
 
 /// The users named in `logins` (duplicates ignored), or a 422 listing the unknown ones.
 async fn load_users(conn: &mut AsyncPgConnection, logins: &[String]) -> ApiResult<Vec<UserRow>> {

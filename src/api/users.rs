@@ -68,7 +68,7 @@ pub async fn list_user_events(
     let user = users::get_by_login(&mut conn, login).await?;
     let from = params::datetime("time_from", time_from)?.resolve(user.tz());
     let to = params::datetime("time_to", time_to)?.resolve(user.tz());
-    validate::window(from, to)?;
+    validate::window("time_to", from, to, None)?;
     let candidates = events::in_window(&mut conn, &[user.id], from, to, false).await?;
     let rows = candidates.into_iter().map(|m| m.event).collect();
     let details = events::load_details(&mut conn, rows).await?;

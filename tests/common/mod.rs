@@ -304,3 +304,57 @@ impl TestServer {
         }
     }
 }
+
+/// The `database:` section that reaches database `dbname` of the shared test cluster (for a
+/// config file given to the real binary).
+pub fn database_yaml_for(dbname: &str) -> String {
+    database_yaml(shared().cluster.primary().port(), dbname)
+}
+
+impl TestServer {
+    /// Another server over an existing database (e.g. a second instance beside a running
+    /// one, or a restart after one was stopped); `extra` as in [`TestServer::with_yaml`].
+    pub fn with_yaml_in(dbname: &str, extra: &str) -> Self {
+        let dbname = dbname.to_owned();
+        let yaml = format!("{}{extra}", database_yaml_for(&dbname));
+        let config =
+            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            runtime().block_on(async move {
+                let database = Database::open(&config.database)
+                    .await
+                    .expect("open test database");
+                let figment = rocket::Config::figment()
+                    .merge(("port", 0))
+                    .merge(("address", "127.0.0.1"))
+                    .merge(("log_level", "off"))
+                    .merge(("shutdown.ctrlc", false))
+                    .merge(("shutdown.grace", 1))
+                    .merge(("shutdown.mercy", 1));
+                let rocket = calendula::build_rocket(config, database.db.clone(), figment)
+                    .expect("build server");
+                let rocket = rocket
+                    .attach(rocket::fairing::AdHoc::on_liftoff("test port", move |r| {
+                        let _ = ready_tx.send((r.config().port, r.shutdown()));
+                        Box::pin(async {})
+                    }))
+                    .launch()
+                    .await;
+                rocket.expect("server runs");
+                database.close().await;
+            });
+        });
+        let (port, shutdown) = ready_rx.recv().expect("server started");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            dbname,
+            client: Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+}

@@ -270,13 +270,15 @@ fn participants(event: &NewEvent) -> ApiResult<Vec<(String, Decision)>> {
     Ok(list)
 }
 
-/// A query window `[from, to)`, which must not be empty.
-pub fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<()> {
+/// A query window `[from, to)`: not empty, and not longer than `longest` (the cost of
+/// answering grows with it).
+pub fn window(field: &str, from: DateTime<Utc>, to: DateTime<Utc>, longest: Option<chrono::Duration>) -> ApiResult<()> {
     if to <= from {
-        return Err(ApiError::invalid(
-            "time_to",
-            "time_to must be after time_from",
-        ));
+        let start = if field == "time_to" { "time_from" } else { "the start of the window" };
+        return Err(ApiError::invalid(field, format!("{field} must be after {start}")));
+    }
+    if let Some(longest) = longest.filter(|longest| to - from > *longest) {
+        return Err(ApiError::invalid(field, format!("the window may span at most {} days", longest.num_days())));
     }
     Ok(())
 }

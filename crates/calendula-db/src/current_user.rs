@@ -72,9 +72,17 @@ async fn lookup(req: &Request<'_>) -> ApiResult<Presented> {
         .state::<Db>()
         .ok_or_else(|| ApiError::internal("database pool is not managed"))?;
     let hash = id.hash();
-    // The connection is released before the handler's own guard takes one.
-    let mut conn = db.write().await?;
-    let Some(user_id) = sessions::touch(&mut conn, &hash, policy.session_ttl).await? else {
+    // The connection is released before the handler's own guard takes one. Using a session
+    // extends it on the primary; while no primary is reachable a replica can still tell
+    // whether it is valid, so reads keep working through a failover.
+    let (found, mut conn) = match db.write().await {
+        Ok(mut conn) => (sessions::touch(&mut conn, &hash, policy.session_ttl).await?, conn),
+        Err(_) => {
+            let mut conn = db.read().await?;
+            (sessions::find_valid(&mut conn, &hash, policy.session_ttl).await?, conn)
+        }
+    };
+    let Some(user_id) = found else {
         return Ok(Presented::Invalid);
     };
     let user = users::find_by_ids(&mut conn, &[user_id]).await?.pop();
@@ -151,6 +159,12 @@ impl<'r> FromRequest<'r> for CurrentUser {
     type Error = ApiError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        // Reads only consult the caller to hide details from non-members, which happens
+        // only under enforcement: otherwise a presented session costs no database work.
+        let policy = AuthPolicy::of(req.rocket());
+        if !policy.enforce {
+            return Outcome::Success(CurrentUser { session: None, policy });
+        }
         match current(req).await {
             Ok((caller, _)) => Outcome::Success(caller),
             Err(e) => fail(req, e),

@@ -38,7 +38,11 @@ pub fn first_due(series: &Series, offset: TimeDelta, not_before: DateTime<Utc>) 
 
 /// The occurrence after the one starting at `occurrence_start` (the next to notify once that
 /// one is handled); `None` when the series is over.
-pub fn next_due(series: &Series, offset: TimeDelta, occurrence_start: DateTime<Utc>) -> Option<Due> {
+pub fn next_due(
+    series: &Series,
+    offset: TimeDelta,
+    occurrence_start: DateTime<Utc>,
+) -> Option<Due> {
     let after = occurrence_start.checked_add_signed(TimeDelta::microseconds(1))?;
     let occurrence = series.starting_from(after).next()?;
     Some(Due {
@@ -125,9 +129,17 @@ mod tests {
         };
         let thirty = TimeDelta::minutes(30);
         let due = first_due(&one_off, thirty, utc(2026, 3, 2, 9, 30)).unwrap();
-        assert_eq!(due.fire_at, utc(2026, 3, 2, 9, 30), "exactly at the fire time counts");
+        assert_eq!(
+            due.fire_at,
+            utc(2026, 3, 2, 9, 30),
+            "exactly at the fire time counts"
+        );
         assert_eq!(first_due(&one_off, thirty, utc(2026, 3, 2, 9, 31)), None);
-        assert_eq!(next_due(&one_off, thirty, start), None, "a one-off has no next");
+        assert_eq!(
+            next_due(&one_off, thirty, start),
+            None,
+            "a one-off has no next"
+        );
     }
 
     #[test]
@@ -147,7 +159,11 @@ mod tests {
         let sat = next_due(&series, offset, utc(2026, 3, 27, 8, 0)).unwrap();
         assert_eq!(sat.occurrence_start, utc(2026, 3, 28, 8, 0));
         let sun = next_due(&series, offset, sat.occurrence_start).unwrap();
-        assert_eq!(sun.occurrence_start, utc(2026, 3, 29, 7, 0), "23 hours later");
+        assert_eq!(
+            sun.occurrence_start,
+            utc(2026, 3, 29, 7, 0),
+            "23 hours later"
+        );
         assert_eq!(sun.fire_at, utc(2026, 3, 29, 6, 45));
     }
 

@@ -97,6 +97,10 @@ pub async fn find_credentials(
     conn: &mut AsyncPgConnection,
     login: &str,
 ) -> ApiResult<Option<(UserRow, Option<String>)>> {
+    // Anything that is not a login names nobody, and must not reach PostgreSQL (NUL bytes).
+    if !calendula_core::validate::is_login(login) {
+        return Ok(None);
+    }
     Ok(users::table
         .filter(users::login.eq(login))
         .select((UserRow::as_select(), users::password_hash))
@@ -139,6 +143,25 @@ pub async fn touch(
     .bind::<Bytea, _>(hash.bytes())
     .bind::<Double, _>(seconds(ttl))
     .bind::<Double, _>(seconds(touch_granularity(ttl)))
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(owner.map(|o| o.user_id))
+}
+
+/// The user of the session with `hash` if it is still valid under `ttl`, without extending
+/// it: for a replica while no primary is reachable.
+pub async fn find_valid(
+    conn: &mut AsyncPgConnection,
+    hash: &SessionHash,
+    ttl: Duration,
+) -> ApiResult<Option<i64>> {
+    let owner: Option<SessionOwner> = diesel::sql_query(
+        "SELECT user_id FROM sessions \
+         WHERE token_hash = $1 AND last_used_at > now() - make_interval(secs => $2)",
+    )
+    .bind::<Bytea, _>(hash.bytes())
+    .bind::<Double, _>(seconds(ttl))
     .get_result(conn)
     .await
     .optional()?;

@@ -49,6 +49,11 @@ pub enum LaunchError {
     #[error("timed out after {secs:.1}s waiting for {what}")]
     Timeout { what: String, secs: f64 },
 
+    /// The `postgres` OS user (we run as root) cannot reach the directory: a parent is not
+    /// searchable by other users. The message says what to change.
+    #[error("{0}")]
+    NotAccessible(String),
+
     /// Invalid options or an environment this launcher cannot work in (for example a
     /// directory the `postgres` OS user cannot reach). The message says what to change.
     #[error("{0}")]

@@ -170,7 +170,7 @@ impl RunAs {
         if ok {
             Ok(())
         } else {
-            Err(LaunchError::Setup(format!(
+            Err(LaunchError::NotAccessible(format!(
                 "the `{POSTGRES_OS_USER}` OS user (which runs PostgreSQL because we run as root) cannot \
                  enter or write {}: a parent directory is probably not searchable by other users \
                  (for example a root-owned 0700 temporary directory). Use a directory below a \

@@ -26,6 +26,9 @@ use serde::Deserialize;
 /// The shortest `session_ttl` accepted.
 const MIN_SESSION_TTL: Duration = Duration::from_secs(1);
 
+/// The longest `session_ttl` accepted: ten years keeps `now() - ttl` inside PostgreSQL's range.
+const MAX_SESSION_TTL: Duration = Duration::from_secs(3650 * 86_400);
+
 /// Longest pause between two purges of expired sessions.
 const MAX_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -138,6 +141,9 @@ impl Module for Auth {
         let mut problems = Vec::new();
         if config.session_ttl.get() < MIN_SESSION_TTL {
             problems.push(ConfigProblem::new("session_ttl", "expected at least 1s"));
+        }
+        if config.session_ttl.get() > MAX_SESSION_TTL {
+            problems.push(ConfigProblem::new("session_ttl", "expected at most 3650d"));
         }
         problems
     }

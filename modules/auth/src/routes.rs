@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use calendula_core::body::parse_json;
+use calendula_core::body::{parse_json, read_limited};
 use calendula_core::error::remember_failure;
 use calendula_core::models::UserFull;
 use calendula_core::{password, ApiError, ApiResult};
 use calendula_db::sessions::{self, SessionId};
 use calendula_db::{Db, Session, WriteConn};
-use rocket::data::{Data, FromData, Outcome, ToByteUnit};
-use rocket::http::{Header, Status};
+use rocket::data::{Data, FromData, Outcome};
+use rocket::http::Header;
 use rocket::response::status::NoContent;
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
@@ -53,31 +53,14 @@ impl fmt::Debug for Credentials {
 /// [`Credentials`] (400 malformed, 422 wrong shape, like every other body).
 pub struct OptionalCredentials(Option<Credentials>);
 
-/// Body size limit when Rocket.toml sets none for `json`.
-const DEFAULT_JSON_LIMIT_BYTES: u64 = 1 << 20;
-
 #[rocket::async_trait]
 impl<'r> FromData<'r> for OptionalCredentials {
     type Error = ApiError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
-        let limit = req
-            .limits()
-            .get("json")
-            .unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
-        let bytes = match data.open(limit).into_bytes().await {
-            Ok(bytes) if bytes.is_complete() => bytes.into_inner(),
-            Ok(_) => {
-                let error = ApiError::from_status(
-                    Status::PayloadTooLarge,
-                    format!("JSON body larger than {limit}"),
-                );
-                return Outcome::Error(remember_failure(req, error));
-            }
-            Err(e) => {
-                let error = ApiError::bad_request(Some("body"), e.to_string());
-                return Outcome::Error(remember_failure(req, error));
-            }
+        let bytes = match read_limited(req, data).await {
+            Ok(bytes) => bytes,
+            Err(e) => return Outcome::Error(remember_failure(req, e)),
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Outcome::Success(OptionalCredentials(None));

@@ -111,7 +111,11 @@ impl Module for Notificator {
         let channels: Vec<String> = calendula_core::models::Channel::ALL
             .iter()
             .map(|c| {
-                let sender = self.config.channels.get(c).map_or("log", |s| s.sender_name());
+                let sender = self
+                    .config
+                    .channels
+                    .get(c)
+                    .map_or("log", |s| s.sender_name());
                 format!("{}={sender}", c.as_str())
             })
             .collect();

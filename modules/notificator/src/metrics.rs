@@ -49,10 +49,9 @@ impl Metrics {
     }
 
     pub fn get(&self, channel: Channel, status: &str) -> u64 {
-        STATUSES
-            .iter()
-            .position(|x| *x == status)
-            .map_or(0, |s| self.counts[channel_index(channel)][s].load(Ordering::Relaxed))
+        STATUSES.iter().position(|x| *x == status).map_or(0, |s| {
+            self.counts[channel_index(channel)][s].load(Ordering::Relaxed)
+        })
     }
 }
 

@@ -121,7 +121,7 @@ pub enum Sender {
         url: String,
     },
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
 }
@@ -163,10 +163,8 @@ impl Sender {
             } => {
                 let builder = match tls {
                     SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                            .map_err(|e| format!("SMTP {host}: {e}"))?
-                    }
+                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                        .map_err(|e| format!("SMTP {host}: {e}"))?,
                     SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
                         .map_err(|e| format!("SMTP {host}: {e}"))?,
                 };
@@ -176,7 +174,7 @@ impl Sender {
                         .credentials(Credentials::new(user.clone(), password.expose().into()));
                 }
                 Self::Smtp {
-                    transport: builder.build(),
+                    transport: Box::new(builder.build()),
                     from: from
                         .parse()
                         .map_err(|e| format!("SMTP from {from:?}: {e}"))?,

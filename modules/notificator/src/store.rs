@@ -14,7 +14,7 @@ use calendula_db::notifications::{next_due, offset};
 use calendula_db::schema::events;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Int4, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Int4, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::sender::{contact_field, Message, Senders};
@@ -38,6 +38,8 @@ struct DueRule {
     event_id: i64,
     #[diesel(sql_type = Text)]
     channel: String,
+    #[diesel(sql_type = Text)]
+    offset_text: String,
     #[diesel(sql_type = Int4)]
     offset_minutes: i32,
     #[diesel(sql_type = Timestamptz)]
@@ -50,6 +52,8 @@ struct Recipient {
     event_id: i64,
     #[diesel(sql_type = BigInt)]
     user_id: i64,
+    #[diesel(sql_type = Text)]
+    login: String,
     #[diesel(sql_type = Nullable<Text>)]
     email: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -72,13 +76,21 @@ impl Recipient {
     }
 }
 
-/// A delivery row written in this claim, for the metrics.
+/// A delivery row written by an expansion.
 #[derive(Debug, QueryableByName)]
 pub struct Inserted {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    rule_id: i64,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
     #[diesel(sql_type = Text)]
     pub channel: String,
     #[diesel(sql_type = Text)]
     pub status: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    lease_token: Option<i64>,
 }
 
 /// What one expansion did.
@@ -88,29 +100,45 @@ pub struct Expanded {
     pub rules: usize,
     /// Delivery rows created (pending, skipped or missed).
     pub deliveries: Vec<Inserted>,
+    /// The new rows leased to this instance: their first attempt, to start now.
+    pub to_send: Vec<Claimed>,
+    /// How long the oldest occurrence claimed had been due.
+    pub oldest_wait: Option<Duration>,
+}
+
+/// How [`expand_due`] creates delivery rows.
+pub struct ExpandParams<'a> {
+    /// Schedule rows claimed at most.
+    pub limit: u32,
+    pub max_lateness: Duration,
+    pub senders: &'a Senders,
+    /// New pending rows leased to this instance at once (its free sending slots); the rest
+    /// wait, unleased, for [`claim_pending`].
+    pub lease_slots: usize,
+    pub lease: Duration,
+    pub lease_token: i64,
 }
 
 /// Claims up to `limit` due schedule rows, records one delivery row per recipient (the
 /// author and every participant not answering `no`, as of now) and moves each schedule row
 /// to its rule's next occurrence, or deletes it when the series is over. One transaction:
-/// a crash anywhere leaves the schedule row due and nothing recorded.
+/// a crash anywhere leaves the schedule row due and nothing recorded. Up to `lease_slots`
+/// new pending rows come back leased, ready to send.
 pub async fn expand_due(
     conn: &mut AsyncPgConnection,
-    limit: u32,
-    max_lateness: Duration,
-    senders: &Senders,
+    params: &ExpandParams<'_>,
 ) -> QueryResult<Expanded> {
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
         let due: Vec<DueRule> = diesel::sql_query(
             "SELECT s.rule_id, s.occurrence_start, s.fire_at, r.event_id, r.channel, \
-                    r.offset_minutes, now() AS db_now \
+                    r.offset_text, r.offset_minutes, now() AS db_now \
              FROM notification_schedule s JOIN notification_rules r ON r.id = s.rule_id \
              WHERE s.fire_at <= now() \
              ORDER BY s.fire_at \
              LIMIT $1 \
              FOR UPDATE OF s SKIP LOCKED",
         )
-        .bind::<BigInt, _>(i64::from(limit))
+        .bind::<BigInt, _>(i64::from(params.limit))
         .load(conn)
         .await?;
         if due.is_empty() {
@@ -130,15 +158,16 @@ pub async fn expand_due(
         // The author unless they answered `no` to their own event, and every participant
         // whose answer is not `no`: decisions as they stand at sending time.
         let recipients: Vec<Recipient> = diesel::sql_query(
-            "SELECT e.id AS event_id, u.id AS user_id, u.email, u.phone, u.telegram_chat_id, u.slack \
+            "SELECT e.id AS event_id, u.id AS user_id, u.login, u.email, u.phone, \
+                    u.telegram_chat_id, u.slack \
              FROM events e JOIN users u ON u.id = e.author_id \
              WHERE e.id = ANY($1) AND NOT EXISTS ( \
                  SELECT 1 FROM participants p \
                  WHERE p.event_id = e.id AND p.user_id = e.author_id AND p.decision = 'no') \
-             UNION \
-             SELECT p.event_id, u.id, u.email, u.phone, u.telegram_chat_id, u.slack \
-             FROM participants p JOIN users u ON u.id = p.user_id \
-             WHERE p.event_id = ANY($1) AND p.decision <> 'no'",
+             UNION ALL \
+             SELECT p.event_id, u.id, u.login, u.email, u.phone, u.telegram_chat_id, u.slack \
+             FROM participants p JOIN users u ON u.id = p.user_id JOIN events e ON e.id = p.event_id \
+             WHERE p.event_id = ANY($1) AND p.decision <> 'no' AND p.user_id <> e.author_id",
         )
         .bind::<Array<BigInt>, _>(&event_ids)
         .load(conn)
@@ -153,12 +182,12 @@ pub async fn expand_due(
         let mut finished = Vec::new();
         for d in &due {
             let channel = Channel::parse(&d.channel).unwrap_or(Channel::Slack);
-            let sender = senders.get(channel);
+            let sender = params.senders.get(channel);
             let overdue = (d.db_now - d.fire_at).to_std().unwrap_or_default();
             for r in by_event.get(&d.event_id).into_iter().flatten() {
                 let contact = r.contact(channel);
-                let (status, reason) = if overdue > max_lateness {
-                    (MISSED, Some(missed_reason(overdue, max_lateness)))
+                let (status, reason) = if overdue > params.max_lateness {
+                    (MISSED, Some(missed_reason(overdue, params.max_lateness)))
                 } else if sender.needs_contact() && contact.is_none() {
                     (
                         SKIPPED,
@@ -171,11 +200,12 @@ pub async fn expand_due(
                 } else {
                     (PENDING, None)
                 };
-                rows.push(d, r.user_id, contact, status, reason);
+                let leased = status == PENDING && rows.leased < params.lease_slots;
+                rows.push(d, r.user_id, contact, status, reason, leased);
             }
-            let next = events
-                .get(&d.event_id)
-                .and_then(|e| next_due(&e.series(), offset(d.offset_minutes), d.occurrence_start));
+            let next = events.get(&d.event_id).and_then(|e| {
+                next_due(&e.series(), offset(d.offset_minutes), d.occurrence_start)
+            });
             match next {
                 Some(next) => {
                     advance.0.push(d.rule_id);
@@ -185,7 +215,7 @@ pub async fn expand_due(
                 None => finished.push(d.rule_id),
             }
         }
-        let deliveries = rows.insert(conn).await?;
+        let deliveries = rows.insert(conn, params).await?;
         if !advance.0.is_empty() {
             diesel::sql_query(
                 "UPDATE notification_schedule s \
@@ -206,9 +236,45 @@ pub async fn expand_due(
                 .execute(conn)
                 .await?;
         }
+
+        // The leased rows, as messages.
+        let rules: HashMap<i64, &DueRule> = due.iter().map(|d| (d.rule_id, d)).collect();
+        let people: HashMap<i64, &Recipient> = recipients.iter().map(|r| (r.user_id, r)).collect();
+        let mut to_send = Vec::new();
+        for row in &deliveries {
+            let (Some(token), Some(rule), Some(person)) = (
+                row.lease_token,
+                rules.get(&row.rule_id),
+                people.get(&row.user_id),
+            ) else {
+                continue;
+            };
+            let Some(event) = events.get(&rule.event_id) else {
+                continue;
+            };
+            let channel = Channel::parse(&rule.channel).unwrap_or(Channel::Slack);
+            to_send.push(Claimed {
+                id: row.id,
+                lease_token: token,
+                attempts: 1,
+                message: Message {
+                    event_id: event.id,
+                    event_name: event.name.clone(),
+                    timezone: event.timezone.clone(),
+                    occurrence_start: rule.occurrence_start,
+                    channel,
+                    offset: rule.offset_text.clone(),
+                    login: person.login.clone(),
+                    contact: person.contact(channel).map(str::to_owned),
+                },
+            });
+        }
         Ok(Expanded {
             rules: due.len(),
             deliveries,
+            to_send,
+            // Claimed oldest first.
+            oldest_wait: <[DueRule]>::first(&due).map(|d| (d.db_now - d.fire_at).to_std().unwrap_or_default()),
         })
     })
     .await
@@ -233,6 +299,8 @@ struct DeliveryColumns {
     fire_at: Vec<DateTime<Utc>>,
     status: Vec<&'static str>,
     last_error: Vec<Option<String>>,
+    lease: Vec<bool>,
+    leased: usize,
 }
 
 impl DeliveryColumns {
@@ -243,6 +311,7 @@ impl DeliveryColumns {
         contact: Option<&str>,
         status: &'static str,
         reason: Option<String>,
+        leased: bool,
     ) {
         self.rule_id.push(due.rule_id);
         self.occurrence_start.push(due.occurrence_start);
@@ -252,22 +321,33 @@ impl DeliveryColumns {
         self.fire_at.push(due.fire_at);
         self.status.push(status);
         self.last_error.push(reason);
+        self.lease.push(leased);
+        self.leased += usize::from(leased);
     }
 
-    /// Inserts the rows; a row already there (the same reminder) is left alone.
-    async fn insert(self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<Inserted>> {
+    /// Inserts the rows; a row already there (the same reminder) is left alone. Leased rows
+    /// count their first attempt and are this claim's until the lease ends.
+    async fn insert(
+        self,
+        conn: &mut AsyncPgConnection,
+        params: &ExpandParams<'_>,
+    ) -> QueryResult<Vec<Inserted>> {
         if self.rule_id.is_empty() {
             return Ok(Vec::new());
         }
         diesel::sql_query(
             "INSERT INTO notification_deliveries \
-                 (rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error, next_attempt_at) \
-             SELECT rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error, fire_at \
+                 (rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error, \
+                  attempts, lease_token, next_attempt_at) \
+             SELECT rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error, \
+                    CASE WHEN lease THEN 1 ELSE 0 END, \
+                    CASE WHEN lease THEN $10 END, \
+                    CASE WHEN lease THEN now() + $11 * interval '1 millisecond' ELSE fire_at END \
              FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], \
-                         $6::timestamptz[], $7::text[], $8::text[]) \
-                  AS n(rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error) \
+                         $6::timestamptz[], $7::text[], $8::text[], $9::bool[]) \
+                  AS n(rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error, lease) \
              ON CONFLICT (rule_id, occurrence_start, user_id) DO NOTHING \
-             RETURNING channel, status",
+             RETURNING id, rule_id, user_id, channel, status, lease_token",
         )
         .bind::<Array<BigInt>, _>(&self.rule_id)
         .bind::<Array<Timestamptz>, _>(&self.occurrence_start)
@@ -277,6 +357,9 @@ impl DeliveryColumns {
         .bind::<Array<Timestamptz>, _>(&self.fire_at)
         .bind::<Array<Text>, _>(&self.status)
         .bind::<Array<Nullable<Text>>, _>(&self.last_error)
+        .bind::<Array<Bool>, _>(&self.lease)
+        .bind::<BigInt, _>(params.lease_token)
+        .bind::<BigInt, _>(millis(params.lease))
         .load(conn)
         .await
     }

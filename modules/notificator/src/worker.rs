@@ -114,7 +114,7 @@ impl Worker {
                 }
                 Err(e) => {
                     // Database down: say so once, then every minute or so.
-                    if failures % 60 == 0 {
+                    if failures.is_multiple_of(60) {
                         log::warn!(target: LOG, "notificator cannot reach its tables: {e}");
                     }
                     failures += 1;
@@ -143,51 +143,75 @@ impl Worker {
         tasks: &mut JoinSet<()>,
     ) -> Result<Duration, String> {
         let s = &*self.settings;
+        let began = std::time::Instant::now();
         let mut conn = self.db.write().await.map_err(|e| e.to_string())?;
-        let expanded = store::expand_due(&mut conn, s.batch_size, s.max_lateness, &self.senders)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Due occurrences become delivery rows; as many as there are free slots are leased
+        // to this instance in the same transaction and sent at once.
+        let expanded = store::expand_due(
+            &mut conn,
+            &store::ExpandParams {
+                limit: s.batch_size,
+                max_lateness: s.max_lateness,
+                senders: &self.senders,
+                lease_slots: slots.available_permits(),
+                lease: s.lease,
+                lease_token: rand::random(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         for row in &expanded.deliveries {
             if let Some(channel) = Channel::parse(&row.channel) {
                 self.metrics.count(channel, &row.status, 1);
             }
         }
-        let mut busy = expanded.rules >= s.batch_size as usize;
-
-        let free = slots.available_permits().min(s.batch_size as usize);
-        if free == 0 {
-            return Ok(SATURATED_PAUSE);
+        if let Some(wait) = expanded.oldest_wait {
+            self.metrics.backlog(wait.as_secs_f64());
         }
-        let token = rand::random::<i64>();
-        let batch = store::claim_pending(&mut conn, free as u32, s.lease, s.max_lateness, token)
+        let mut busy = expanded.rules >= s.batch_size as usize;
+        let leased = expanded.to_send.len();
+        self.dispatch(expanded.to_send, slots, done_tx, tasks);
+
+        // Then retries, rows left unleased above, and rows whose lease ran out.
+        let free = slots.available_permits().min(s.batch_size as usize);
+        let mut claimed = 0;
+        if free > 0 {
+            let batch = store::claim_pending(
+                &mut conn,
+                free as u32,
+                s.lease,
+                s.max_lateness,
+                rand::random(),
+            )
             .await
             .map_err(|e| e.to_string())?;
-        drop(conn);
-        for channel in &batch.missed {
-            self.metrics.count(*channel, store::MISSED, 1);
+            for channel in &batch.missed {
+                self.metrics.count(*channel, store::MISSED, 1);
+            }
+            busy |= batch.found >= free;
+            claimed = batch.found;
+            self.dispatch(batch.to_send, slots, done_tx, tasks);
         }
-        busy |= batch.found >= free;
-        for claimed in batch.to_send {
-            // Only this loop takes slots, and it asked for no more rows than were free.
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                break;
-            };
-            tasks.spawn(send_one(
-                claimed,
-                slot,
-                self.senders.clone(),
-                self.settings.clone(),
-                done_tx.clone(),
-            ));
+        if expanded.rules > 0 || claimed > 0 {
+            log::debug!(
+                target: LOG,
+                "round: {} due occurrences -> {} deliveries ({leased} sent at once), {claimed} claimed, in {:?}",
+                expanded.rules,
+                expanded.deliveries.len(),
+                began.elapsed()
+            );
         }
         if busy {
             return Ok(Duration::ZERO);
         }
+        if free == 0 {
+            return Ok(SATURATED_PAUSE);
+        }
 
-        let mut conn = self.db.write().await.map_err(|e| e.to_string())?;
         let next = store::next_due_at(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
+        drop(conn);
         let now = Utc::now();
         Ok(match next {
             Some(at) if at <= now => {
@@ -206,6 +230,32 @@ impl Worker {
                 s.poll_interval
             }
         })
+    }
+
+    /// Starts sending leased deliveries, one task each, each holding a slot until its
+    /// outcome is recorded.
+    fn dispatch(
+        &self,
+        claimed: Vec<Claimed>,
+        slots: &Arc<Semaphore>,
+        done_tx: &mpsc::UnboundedSender<Done>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        for claimed in claimed {
+            // Only this loop takes slots, and it leased no more rows than were free; a row
+            // without a slot would simply be retried when its lease ends.
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                log::warn!(target: LOG, "no free slot for delivery {}", claimed.id);
+                continue;
+            };
+            tasks.spawn(send_one(
+                claimed,
+                slot,
+                self.senders.clone(),
+                self.settings.clone(),
+                done_tx.clone(),
+            ));
+        }
     }
 }
 
@@ -272,6 +322,7 @@ async fn record_loop(
     while done_rx.recv_many(&mut buffer, 1000).await > 0 {
         let outcomes: Vec<Outcome> = buffer.iter().map(|d| d.outcome.clone()).collect();
         let mut tries = 0u32;
+        let began = std::time::Instant::now();
         loop {
             let recorded = async {
                 let mut conn = db.write().await.map_err(|e| e.to_string())?;
@@ -282,6 +333,7 @@ async fn record_loop(
             .await;
             match recorded {
                 Ok(rows) => {
+                    log::debug!(target: LOG, "recorded {} outcomes in {:?}", rows.len(), began.elapsed());
                     for row in rows {
                         if let Some(channel) = Channel::parse(&row.channel) {
                             metrics.count(channel, &row.status, 1);
@@ -302,7 +354,7 @@ async fn record_loop(
                         );
                         break;
                     }
-                    if tries == 1 || tries % 30 == 0 {
+                    if tries == 1 || tries.is_multiple_of(30) {
                         log::warn!(target: LOG, "cannot record notification outcomes yet: {e}");
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -326,6 +378,10 @@ mod tests {
         let waits: Vec<u128> = (1..=4).map(|a| settings.backoff(a).as_millis()).collect();
         assert_eq!(waits, [200, 400, 800, 1600]);
         assert_eq!(settings.backoff(40), MAX_BACKOFF);
-        assert_eq!(settings.lease, Duration::from_secs(15), "10s deadline + margin");
+        assert_eq!(
+            settings.lease,
+            Duration::from_secs(15),
+            "10s deadline + margin"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use calendula_time::localtime;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use schemars::gen::SchemaGenerator;
 use schemars::schema::{InstanceType, Schema, SchemaObject};
@@ -19,6 +19,10 @@ pub enum InputDateTime {
     Naive(NaiveDateTime),
 }
 
+/// Years a datetime may have: RFC 3339 writes four digits, and the arithmetic on them
+/// (zones, horizons) then stays far from chrono's and PostgreSQL's limits.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 /// Wall-time forms accepted without an offset.
 const NAIVE_FORMATS: [&str; 4] = [
     "%Y-%m-%dT%H:%M:%S%.f",
@@ -30,14 +34,27 @@ const NAIVE_FORMATS: [&str; 4] = [
 impl InputDateTime {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-            return Ok(Self::Instant(instant));
+        let parsed = match DateTime::parse_from_rfc3339(text) {
+            Ok(instant) => Some(Self::Instant(instant)),
+            Err(_) => NAIVE_FORMATS
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                .map(Self::Naive),
+        };
+        let parsed = parsed.ok_or_else(|| {
+            format!("invalid datetime {text:?}, expected RFC 3339 like 2026-03-01T09:00:00+01:00 (or without the offset for local time)")
+        })?;
+        if !YEARS.contains(&parsed.year()) {
+            return Err(format!("datetime {text:?} is out of range: years 1..9999 only"));
         }
-        NAIVE_FORMATS
-            .iter()
-            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-            .map(Self::Naive)
-            .ok_or_else(|| format!("invalid datetime {text:?}, expected RFC 3339 like 2026-03-01T09:00:00+01:00 (or without the offset for local time)"))
+        Ok(parsed)
+    }
+
+    fn year(self) -> i32 {
+        match self {
+            Self::Instant(t) => t.year(),
+            Self::Naive(t) => t.year(),
+        }
     }
 
     /// The instant, reading a wall time in `tz`.
@@ -141,6 +158,9 @@ mod tests {
             "2026-13-01T00:00:00",
             "2026-02-30T10:00:00",
             "1700000000",
+            "+262142-06-01T00:00",
+            "-5000-01-01T00:00",
+            "0000-01-01T00:00:00Z",
         ] {
             assert!(InputDateTime::parse(text).is_err(), "{text}");
         }
