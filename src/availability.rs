@@ -32,16 +32,27 @@ pub async fn busy_by_user(
         let list = raw.entry(member.user_id).or_default();
         let series = member.event.series();
         let room = (budget + 1).saturating_sub(list.len());
-        list.extend(series.overlapping(window.start, window.end).take(room).map(|o| Interval::new(o.start, o.end)));
+        list.extend(
+            series
+                .overlapping(window.start, window.end)
+                .take(room)
+                .map(|o| Interval::new(o.start, o.end)),
+        );
         if list.len() > budget {
-            let login = users.iter().find(|u| u.id == member.user_id).map_or("?", |u| u.login.as_str());
+            let login = users
+                .iter()
+                .find(|u| u.id == member.user_id)
+                .map_or("?", |u| u.login.as_str());
             return Err(ApiError::invalid(
                 "user_logins",
                 format!("{login:?} has more than {budget} occurrences in the window; ask for a shorter one"),
             ));
         }
     }
-    Ok(raw.into_iter().map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window))).collect())
+    Ok(raw
+        .into_iter()
+        .map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window)))
+        .collect())
 }
 
 /// When `user` is outside working hours within `window` (nothing without `work_days`).

@@ -174,8 +174,14 @@ fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn 
         }
     };
     let registered = ModuleDescriptor::all();
-    for pair in registered.windows(2).filter(|pair| pair[0].key == pair[1].key) {
-        problems.push(ConfigProblem::new(format!("modules.{}", pair[0].key), "registered by two modules; module keys must be unique"));
+    for pair in registered
+        .windows(2)
+        .filter(|pair| pair[0].key == pair[1].key)
+    {
+        problems.push(ConfigProblem::new(
+            format!("modules.{}", pair[0].key),
+            "registered by two modules; module keys must be unique",
+        ));
     }
     let mut loaded = Vec::new();
     for descriptor in &registered {

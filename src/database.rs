@@ -177,7 +177,11 @@ async fn start_embedded(config: &DatabaseConfig) -> Result<Cluster, String> {
         Err(LaunchError::NotAccessible(reason)) => {
             let fallback = fallback_dir(&options.dir);
             log::warn!(target: "calendula::db", "{reason}; using {} instead", fallback.display());
-            start_cluster(ClusterOptions { dir: fallback, ..options }).await
+            start_cluster(ClusterOptions {
+                dir: fallback,
+                ..options
+            })
+            .await
         }
         other => other,
     }
@@ -201,7 +205,11 @@ async fn start_cluster(options: ClusterOptions) -> Result<Cluster, LaunchError> 
 /// Where the data of `dir` lives when the postgres OS user cannot reach `dir`: the same
 /// place for the same configured directory, so restarts find their data again.
 fn fallback_dir(dir: &std::path::Path) -> PathBuf {
-    let escaped: String = dir.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let escaped: String = dir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     PathBuf::from("/var/lib/calendula").join(escaped.trim_matches('_'))
 }
 

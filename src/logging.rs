@@ -210,7 +210,14 @@ impl RotatingFile {
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let written = file.metadata()?.len();
-        Ok(Self { path, max_bytes, backup_count, file, written, at_line_start: true })
+        Ok(Self {
+            path,
+            max_bytes,
+            backup_count,
+            file,
+            written,
+            at_line_start: true,
+        })
     }
 
     fn backup(&self, n: u32) -> PathBuf {
@@ -243,7 +250,10 @@ impl RotatingFile {
 
 impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.at_line_start && self.written > 0 && self.written + buf.len() as u64 > self.max_bytes {
+        if self.at_line_start
+            && self.written > 0
+            && self.written + buf.len() as u64 > self.max_bytes
+        {
             self.rotate()?;
         }
         let n = self.file.write(buf)?;
@@ -322,7 +332,10 @@ mod tests {
         assert!(!path.with_extension("log.3").exists());
         for file in [path.clone(), path.with_extension("log.1")] {
             let text = fs::read_to_string(&file).unwrap();
-            assert!(text.ends_with('\n') && !text.starts_with('\n'), "records split across files");
+            assert!(
+                text.ends_with('\n') && !text.starts_with('\n'),
+                "records split across files"
+            );
         }
     }
 }

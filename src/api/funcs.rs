@@ -10,8 +10,8 @@ use calendula_time::intervals::Interval;
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
-use rocket::{post, State};
 use rocket::serde::json::Json;
+use rocket::{post, State};
 use rocket_okapi::openapi;
 
 use crate::availability;
@@ -54,8 +54,16 @@ pub async fn calc_free_slot(
         .min(last_writable_instant());
     validate::window("search_until", from, until, Some(MAX_HORIZON))?;
     let users = load_users(&mut conn, &request.user_logins).await?;
-    let slots =
-        availability::free_slots(&mut conn, &users, from, until, duration, limit as usize, budget(limits)).await?;
+    let slots = availability::free_slots(
+        &mut conn,
+        &users,
+        from,
+        until,
+        duration,
+        limit as usize,
+        budget(limits),
+    )
+    .await?;
     let first = slots.first();
     Ok(Json(FreeTime {
         start: first.map(|s| output_time(s.start, Tz::UTC)),
@@ -112,7 +120,6 @@ fn span(interval: Interval, tz: Tz) -> TimeSpan {
         end: output_time(interval.end, tz),
     }
 }
-
 
 /// The users named in `logins` (duplicates ignored), or a 422 listing the unknown ones.
 async fn load_users(conn: &mut AsyncPgConnection, logins: &[String]) -> ApiResult<Vec<UserRow>> {

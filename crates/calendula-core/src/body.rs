@@ -27,7 +27,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => ApiError::invalid(&field_of(&path, &inner), inner.to_string()),
+            serde_json::error::Category::Data => {
+                ApiError::invalid(&field_of(&path, &inner), inner.to_string())
+            }
             _ => malformed(inner),
         }
     })?;
@@ -39,7 +41,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// name is taken from the message (`missing field `login``).
 fn field_of(path: &str, error: &serde_json::Error) -> String {
     let message = error.to_string();
-    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
     match (path, missing) {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
@@ -51,10 +55,16 @@ fn field_of(path: &str, error: &serde_json::Error) -> String {
 /// The request body, up to Rocket.toml's `json` limit (SPEC: 1 MiB); a larger body is a
 /// 422 like every other limit of SPEC §3.
 pub async fn read_limited(req: &Request<'_>, data: Data<'_>) -> Result<Vec<u8>, ApiError> {
-    let limit = req.limits().get("json").unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
+    let limit = req
+        .limits()
+        .get("json")
+        .unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
     match data.open(limit).into_bytes().await {
         Ok(bytes) if bytes.is_complete() => Ok(bytes.into_inner()),
-        Ok(_) => Err(ApiError::invalid("body", format!("the JSON body is larger than {limit}"))),
+        Ok(_) => Err(ApiError::invalid(
+            "body",
+            format!("the JSON body is larger than {limit}"),
+        )),
         Err(e) => Err(ApiError::bad_request(Some("body"), e.to_string())),
     }
 }
@@ -64,7 +74,10 @@ impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {
     type Error = ApiError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
-        match read_limited(req, data).await.and_then(|bytes| parse_json(&bytes)) {
+        match read_limited(req, data)
+            .await
+            .and_then(|bytes| parse_json(&bytes))
+        {
             Ok(value) => Outcome::Success(JsonBody(value)),
             Err(e) => Outcome::Error(remember_failure(req, e)),
         }

@@ -43,7 +43,10 @@ pub fn timezone(field: &str, name: &str) -> ApiResult<Tz> {
 /// Text that fits its column: at most `max` characters, and no NUL (PostgreSQL text cannot hold it).
 fn max_chars(field: &str, text: &str, max: usize) -> ApiResult<()> {
     if text.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("at most {max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
     }
     if text.contains('\0') {
         return Err(ApiError::invalid(field, "must not contain NUL characters"));
@@ -272,13 +275,28 @@ fn participants(event: &NewEvent) -> ApiResult<Vec<(String, Decision)>> {
 
 /// A query window `[from, to)`: not empty, and not longer than `longest` (the cost of
 /// answering grows with it).
-pub fn window(field: &str, from: DateTime<Utc>, to: DateTime<Utc>, longest: Option<chrono::Duration>) -> ApiResult<()> {
+pub fn window(
+    field: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    longest: Option<chrono::Duration>,
+) -> ApiResult<()> {
     if to <= from {
-        let start = if field == "time_to" { "time_from" } else { "the start of the window" };
-        return Err(ApiError::invalid(field, format!("{field} must be after {start}")));
+        let start = if field == "time_to" {
+            "time_from"
+        } else {
+            "the start of the window"
+        };
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be after {start}"),
+        ));
     }
     if let Some(longest) = longest.filter(|longest| to - from > *longest) {
-        return Err(ApiError::invalid(field, format!("the window may span at most {} days", longest.num_days())));
+        return Err(ApiError::invalid(
+            field,
+            format!("the window may span at most {} days", longest.num_days()),
+        ));
     }
     Ok(())
 }

@@ -76,10 +76,16 @@ async fn lookup(req: &Request<'_>) -> ApiResult<Presented> {
     // extends it on the primary; while no primary is reachable a replica can still tell
     // whether it is valid, so reads keep working through a failover.
     let (found, mut conn) = match db.write().await {
-        Ok(mut conn) => (sessions::touch(&mut conn, &hash, policy.session_ttl).await?, conn),
+        Ok(mut conn) => (
+            sessions::touch(&mut conn, &hash, policy.session_ttl).await?,
+            conn,
+        ),
         Err(_) => {
             let mut conn = db.read().await?;
-            (sessions::find_valid(&mut conn, &hash, policy.session_ttl).await?, conn)
+            (
+                sessions::find_valid(&mut conn, &hash, policy.session_ttl).await?,
+                conn,
+            )
         }
     };
     let Some(user_id) = found else {
@@ -163,7 +169,10 @@ impl<'r> FromRequest<'r> for CurrentUser {
         // only under enforcement: otherwise a presented session costs no database work.
         let policy = AuthPolicy::of(req.rocket());
         if !policy.enforce {
-            return Outcome::Success(CurrentUser { session: None, policy });
+            return Outcome::Success(CurrentUser {
+                session: None,
+                policy,
+            });
         }
         match current(req).await {
             Ok((caller, _)) => Outcome::Success(caller),

@@ -427,7 +427,7 @@ fn unreachable_directory_is_a_clear_error_when_root() {
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let err = Cluster::start(opts(tmp.path().join("pg"), 0)).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, LaunchError::Setup(_)), "{msg}");
+    assert!(matches!(err, LaunchError::NotAccessible(_)), "{msg}");
     assert!(
         msg.contains("postgres") && msg.contains("searchable"),
         "{msg}"

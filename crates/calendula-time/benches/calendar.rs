@@ -8,16 +8,31 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-    Utc.from_utc_datetime(&NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(8, 0, 0).unwrap())
+    Utc.from_utc_datetime(
+        &NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(8, 0, 0)
+            .unwrap(),
+    )
 }
 
 fn series(kind: RepeatType, start: DateTime<Utc>) -> Series {
-    let weekly_days = if kind == RepeatType::Weekly { vec![Weekday::Mon, Weekday::Thu] } else { Vec::new() };
+    let weekly_days = if kind == RepeatType::Weekly {
+        vec![Weekday::Mon, Weekday::Thu]
+    } else {
+        Vec::new()
+    };
     Series {
         start,
         end: start + Duration::minutes(30),
         tz: chrono_tz::Europe::Berlin,
-        rule: Some(Rule { kind, each: 1, weekly_days, monthly_last_week: false, due: None }),
+        rule: Some(Rule {
+            kind,
+            each: 1,
+            weekly_days,
+            monthly_last_week: false,
+            due: None,
+        }),
     }
 }
 
@@ -67,11 +82,25 @@ fn merging_and_search(c: &mut Criterion) {
     let mut group = c.benchmark_group("free_time");
     for users in [1, 10, 50, 100] {
         let raw = busy(users);
-        group.bench_with_input(BenchmarkId::new("merge", users), &raw, |b, raw| b.iter(|| black_box(merge(raw.iter().copied()))));
-        let merged = merge(raw.iter().copied());
-        group.bench_with_input(BenchmarkId::new("free_slots_1h", users), &merged, |b, merged| {
-            b.iter(|| black_box(free_slots(merged, at(2026, 1, 1), at(2027, 1, 1), Duration::hours(1), 1)))
+        group.bench_with_input(BenchmarkId::new("merge", users), &raw, |b, raw| {
+            b.iter(|| black_box(merge(raw.iter().copied())))
         });
+        let merged = merge(raw.iter().copied());
+        group.bench_with_input(
+            BenchmarkId::new("free_slots_1h", users),
+            &merged,
+            |b, merged| {
+                b.iter(|| {
+                    black_box(free_slots(
+                        merged,
+                        at(2026, 1, 1),
+                        at(2027, 1, 1),
+                        Duration::hours(1),
+                        1,
+                    ))
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -183,7 +183,7 @@ pub async fn expand_due(
         for d in &due {
             let channel = Channel::parse(&d.channel).unwrap_or(Channel::Slack);
             let sender = params.senders.get(channel);
-            let overdue = (d.db_now - d.fire_at).to_std().unwrap_or_default();
+            let overdue = waited(d.db_now, d.fire_at);
             for r in by_event.get(&d.event_id).into_iter().flatten() {
                 let contact = r.contact(channel);
                 let (status, reason) = if overdue > params.max_lateness {
@@ -274,10 +274,14 @@ pub async fn expand_due(
             deliveries,
             to_send,
             // Claimed oldest first.
-            oldest_wait: <[DueRule]>::first(&due).map(|d| (d.db_now - d.fire_at).to_std().unwrap_or_default()),
+            oldest_wait: <[DueRule]>::first(&due).map(|d| waited(d.db_now, d.fire_at)),
         })
     })
     .await
+}
+
+fn waited(now: DateTime<Utc>, since: DateTime<Utc>) -> Duration {
+    (now - since).to_std().unwrap_or_default()
 }
 
 fn missed_reason(overdue: Duration, max_lateness: Duration) -> String {

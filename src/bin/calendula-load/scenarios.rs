@@ -20,6 +20,8 @@ enum Kind {
     ListMonthHeavy,
     CreateEvent,
     FreeSlot(usize),
+    FreeSlotNear,
+    FreeSlotFar,
     FreeBusy,
 }
 
@@ -49,16 +51,30 @@ pub fn all(world: &World, args: &Args) -> Vec<Scenario> {
         name: "create_event",
         kind: Kind::CreateEvent,
     });
-    list.push(Scenario {
-        name: "free_slot_3",
-        kind: Kind::FreeSlot(3),
-    });
-    if args.users >= 50 {
+    const FREE_SLOT_USERS: [(usize, &str); 5] = [
+        (1, "free_slot_1"),
+        (3, "free_slot_3"),
+        (10, "free_slot_10"),
+        (50, "free_slot_50"),
+        (100, "free_slot_100"),
+    ];
+    for (users, name) in FREE_SLOT_USERS
+        .into_iter()
+        .filter(|(users, _)| *users <= args.users)
+    {
         list.push(Scenario {
-            name: "free_slot_50",
-            kind: Kind::FreeSlot(50),
+            name,
+            kind: Kind::FreeSlot(users),
         });
     }
+    list.push(Scenario {
+        name: "free_slot_1_day",
+        kind: Kind::FreeSlotNear,
+    });
+    list.push(Scenario {
+        name: "free_slot_300_days",
+        kind: Kind::FreeSlotFar,
+    });
     list.push(Scenario {
         name: "free_busy",
         kind: Kind::FreeBusy,
@@ -121,6 +137,20 @@ fn request(
                 "start_calc_from": month(rng).0,
                 "user_logins": some_logins(world, rng, n),
             })),
+        Kind::FreeSlotNear | Kind::FreeSlotFar => {
+            let pair = if matches!(kind, Kind::FreeSlotNear) {
+                &world.near_pair
+            } else {
+                &world.far_pair
+            };
+            client
+                .post(format!("{base}/funcs/calc_free_slot"))
+                .json(&json!({
+                    "event_duration": "01:00",
+                    "start_calc_from": crate::seed::BLOCKED_FROM,
+                    "user_logins": pair,
+                }))
+        }
         Kind::FreeBusy => {
             let (from, _) = month(rng);
             let to = chrono::DateTime::parse_from_rfc3339(&from)
@@ -128,6 +158,14 @@ fn request(
                 .unwrap_or_default();
             client.post(format!("{base}/funcs/free_busy")).json(&json!({"user_logins": some_logins(world, rng, 3), "time_from": from, "time_to": to}))
         }
+    }
+}
+
+/// Prints the first few failures of a run, so that errors in the summary have a cause.
+fn report_error(what: &str) {
+    static SHOWN: AtomicUsize = AtomicUsize::new(0);
+    if SHOWN.fetch_add(1, Ordering::Relaxed) < 5 {
+        eprintln!("\nrequest failed: {what}");
     }
 }
 
@@ -216,7 +254,19 @@ pub async fn drive(
             let response = request(&client, &base, &world, kind, &mut rng).send().await;
             match response {
                 Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                _ => false,
+                Ok(r) => {
+                    let status = r.status();
+                    let body = r.text().await.unwrap_or_default();
+                    report_error(&format!(
+                        "{status} {}",
+                        body.chars().take(300).collect::<String>()
+                    ));
+                    false
+                }
+                Err(e) => {
+                    report_error(&e.to_string());
+                    false
+                }
             }
         }
     })

@@ -1,5 +1,6 @@
 //! Deterministic test data: users in three zones (two thirds with working hours), events
-//! (70 % one-off spread over ten years, 30 % recurring of every type, with participants),
+//! (70 % one-off spread over ten years, 30 % series of every type lasting one to twelve
+//! months, with participants),
 //! and one heavy user.
 
 use futures_util::stream::{self, StreamExt};
@@ -12,7 +13,14 @@ pub struct World {
     pub logins: Vec<String>,
     pub event_ids: Vec<i64>,
     pub heavy_login: Option<String>,
+    /// Two users busy for the next day, and two busy for the next 300 days, from
+    /// `BLOCKED_FROM`: where the first common slot is near or far.
+    pub near_pair: [String; 2],
+    pub far_pair: [String; 2],
 }
+
+/// Where the near/far blocks start (the free-slot searches start here too).
+pub const BLOCKED_FROM: &str = "2027-01-04T00:00:00Z";
 
 /// xorshift64: deterministic and dependency-free.
 pub struct Rng(u64);
@@ -35,12 +43,18 @@ impl Rng {
 }
 
 const ZONES: [&str; 3] = ["Europe/Berlin", "America/New_York", "Asia/Tokyo"];
-const REPEATS: [&str; 6] = [
-    "daily",
+/// Repeat types with the weights a real calendar has: mostly weekly and monthly meetings,
+/// some daily stand-ups and workday blocks, a few yearly ones.
+const REPEATS: [&str; 10] = [
     "weekly",
-    "workday",
+    "weekly",
+    "weekly",
+    "weekly",
     "monthly_number",
     "monthly_day_weekno",
+    "monthly_number",
+    "workday",
+    "daily",
     "yearly",
 ];
 
@@ -53,14 +67,11 @@ fn user_body(i: usize, login: &str) -> Value {
     body
 }
 
-/// An event body for `author`: one-off in 2021–2030 or a recurring series started 2021–2025.
+/// An event body for `author` in 2021–2030: one-off (70 %) or a series (30 %) that ends
+/// one to twelve months after it starts.
 pub fn event_body(rng: &mut Rng, author: &str, logins: &[String]) -> Value {
     let recurring = rng.below(10) < 3;
-    let year = if recurring {
-        2021 + rng.below(5)
-    } else {
-        2021 + rng.below(10)
-    };
+    let year = 2021 + rng.below(10);
     let start = format!(
         "{year}-{:02}-{:02}T{:02}:{:02}:00",
         1 + rng.below(12),
@@ -81,7 +92,12 @@ pub fn event_body(rng: &mut Rng, author: &str, logins: &[String]) -> Value {
     });
     if recurring {
         let kind = REPEATS[rng.below(REPEATS.len())];
-        body["repetition"] = json!({"type": kind, "weekly_days": if kind == "weekly" { json!(["mon", "thu"]) } else { json!([]) }});
+        let due = end_after(&start, 30 * 24 * 60 * (1 + rng.below(12)));
+        body["repetition"] = json!({
+            "type": kind,
+            "weekly_days": if kind == "weekly" { json!(["mon", "thu"]) } else { json!([]) },
+            "due_date": due,
+        });
     }
     body
 }
@@ -133,12 +149,37 @@ pub async fn seed(client: &reqwest::Client, base: &str, args: &Args) -> Result<W
     if let Some(heavy) = &heavy_login {
         event_bodies.extend((0..args.heavy_events).map(|_| event_body(&mut rng, heavy, &logins)));
     }
+    let near_pair = [format!("load{run}-near-a"), format!("load{run}-near-b")];
+    let far_pair = [format!("load{run}-far-a"), format!("load{run}-far-b")];
+    let pair_users = near_pair
+        .iter()
+        .chain(&far_pair)
+        .enumerate()
+        .map(|(i, l)| user_body(i, l))
+        .collect();
+    run_all(client, format!("{base}/users"), pair_users, args.clients).await?;
+    for (pair, days) in [(&near_pair, 1), (&far_pair, 300)] {
+        event_bodies.extend(pair.iter().map(|author| blocking_event(author, days)));
+    }
     let created = run_all(client, format!("{base}/event"), event_bodies, args.clients).await?;
     let event_ids = created.iter().filter_map(|e| e["id"].as_i64()).collect();
     Ok(World {
         logins,
         event_ids,
         heavy_login,
+        near_pair,
+        far_pair,
+    })
+}
+
+/// One event occupying `author` for `days` days from [`BLOCKED_FROM`].
+fn blocking_event(author: &str, days: i64) -> Value {
+    let start = chrono::DateTime::parse_from_rfc3339(BLOCKED_FROM).expect("constant");
+    json!({
+        "author_login": author,
+        "start_time": BLOCKED_FROM,
+        "end_time": (start + chrono::Duration::days(days)).to_rfc3339(),
+        "name": "blocked",
     })
 }
 

@@ -45,7 +45,9 @@ impl InputDateTime {
             format!("invalid datetime {text:?}, expected RFC 3339 like 2026-03-01T09:00:00+01:00 (or without the offset for local time)")
         })?;
         if !YEARS.contains(&parsed.year()) {
-            return Err(format!("datetime {text:?} is out of range: years 1..9999 only"));
+            return Err(format!(
+                "datetime {text:?} is out of range: years 1..9999 only"
+            ));
         }
         Ok(parsed)
     }
@@ -169,7 +171,10 @@ mod tests {
     #[test]
     fn second_level_offsets_fall_back_to_utc() {
         let t = "1960-06-01T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(output_time(t, chrono_tz::Africa::Monrovia).with_timezone(&Utc), t);
+        assert_eq!(
+            output_time(t, chrono_tz::Africa::Monrovia).with_timezone(&Utc),
+            t
+        );
     }
 
     #[test]
