@@ -97,50 +97,7 @@ impl TestServer {
 
     /// `extra` is appended to the generated config (e.g. a `modules:` or `limits:` section).
     pub fn with_yaml(extra: &str) -> Self {
-        let dbname = fresh_database();
-        let yaml = format!(
-            "{}{extra}",
-            database_yaml(shared().cluster.primary().port(), &dbname)
-        );
-        let config =
-            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            runtime().block_on(async move {
-                let database = Database::open(&config.database)
-                    .await
-                    .expect("open test database");
-                let figment = rocket::Config::figment()
-                    .merge(("port", 0))
-                    .merge(("address", "127.0.0.1"))
-                    .merge(("log_level", "off"))
-                    .merge(("shutdown.ctrlc", false))
-                    .merge(("shutdown.grace", 1))
-                    .merge(("shutdown.mercy", 1));
-                let rocket = calendula::build_rocket(config, database.db.clone(), figment)
-                    .expect("build server");
-                let rocket = rocket
-                    .attach(rocket::fairing::AdHoc::on_liftoff("test port", move |r| {
-                        let _ = ready_tx.send((r.config().port, r.shutdown()));
-                        Box::pin(async {})
-                    }))
-                    .launch()
-                    .await;
-                rocket.expect("server runs");
-                database.close().await;
-            });
-        });
-        let (port, shutdown) = ready_rx.recv().expect("server started");
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            dbname,
-            client: Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .expect("http client"),
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        Self::with_yaml_in(&fresh_database(), extra)
     }
 
     pub fn url(&self, path: &str) -> String {
