@@ -83,6 +83,13 @@ fn reads_fall_back_to_the_master_only_when_allowed_and_replicas_come_back() {
             took < REFRESH_DELAY + Duration::from_millis(800),
             "back in rotation after {took:?}"
         );
+        // Each pool has its own checker: the fallback pool may see the replica a moment later.
+        wait_until(
+            "the fallback pool sees replica 1",
+            REFRESH_DELAY * 3,
+            || roles(&with)[1] == Role::Replica,
+        )
+        .await;
         for _ in 0..20 {
             assert_eq!(
                 with.read().await.unwrap().host_index(),
