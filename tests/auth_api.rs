@@ -828,67 +828,21 @@ fn the_database_holds_no_session_id_and_no_password() {
 /// (and failed attempts) leave no session id and no password in the log.
 #[test]
 fn the_logs_hold_no_session_id_and_no_password() {
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calendula.log");
     let dbname = common::fresh_database();
     let cluster = common::cluster();
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "database:\n  hosts: [\"127.0.0.1:{}\"]\n  dbname: {dbname}\n  user: {}\n\
-             logging:\n  stdout: false\n  level: debug\n  file: {}\n\
-             modules:\n  auth:\n    enforce: true\n",
-            cluster.primary().port(),
-            cluster.user(),
-            log.display()
-        ),
-    )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calendula"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-            "serve",
-        ])
-        .current_dir(dir.path())
-        .env_remove("DB_PASSWORD")
-        .env_remove("DEV_MODE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start calendula");
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let base = format!("http://127.0.0.1:{port}");
+    let yaml = format!(
+        "database:\n  hosts: [\"127.0.0.1:{}\"]\n  dbname: {dbname}\n  user: {}\n\
+         logging:\n  stdout: false\n  level: debug\n  file: {}\n\
+         modules:\n  auth:\n    enforce: true\n",
+        cluster.primary().port(),
+        cluster.user(),
+        log.display()
+    );
+    let server = common::binary::Binary::start(dir.path(), &yaml);
+    let base = server.base.clone();
     let client = reqwest::blocking::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client
-        .get(format!("{base}/health"))
-        .send()
-        .is_ok_and(|r| r.status().is_success())
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("calendula exited: {status}");
-        }
-        assert!(Instant::now() < deadline, "server did not become healthy");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let child_guard = Kill(child);
 
     let password = "pw-41c8e0d2-in-clear";
     let wrong = "wrong-9b7d-attempt";
@@ -943,16 +897,7 @@ fn the_logs_hold_no_session_id_and_no_password() {
     assert_eq!(closed.status(), StatusCode::NO_CONTENT);
 
     // SIGTERM: a clean stop flushes the log.
-    Command::new("kill")
-        .args(["-TERM", &child_guard.0.id().to_string()])
-        .status()
-        .unwrap();
-    let mut child_guard = child_guard;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child_guard.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.terminate();
 
     let text = std::fs::read_to_string(&log).expect("the log file was written");
     assert!(

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::thread::JoinHandle;
@@ -79,6 +81,15 @@ pub fn fresh_database() -> String {
 
 pub fn cluster() -> &'static Cluster {
     &shared().cluster
+}
+
+/// How the test server brings up its database side.
+#[derive(Clone, Copy)]
+enum Startup {
+    /// `Database::open`: migrations have run before the server listens.
+    WaitForMigrations,
+    /// `Database::start`, as `calendula serve`: the server listens at once.
+    AsServe,
 }
 
 /// The real server on a free port, over a fresh database.
@@ -218,47 +229,7 @@ impl TestServer {
     /// test database, plus `extra` sections. Started the way `calendula serve` starts
     /// (`Database::start`): it does not wait for the database, so poll `/ready`.
     pub fn with_database_yaml(database: &str, extra: &str) -> Self {
-        let yaml = format!("database:\n{database}{extra}");
-        let config =
-            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
-        let dbname = config.database.dbname.clone();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            runtime().block_on(async move {
-                let database = Database::start(&config.database)
-                    .await
-                    .expect("start the database side");
-                let figment = rocket::Config::figment()
-                    .merge(("port", 0))
-                    .merge(("address", "127.0.0.1"))
-                    .merge(("log_level", "off"))
-                    .merge(("shutdown.ctrlc", false))
-                    .merge(("shutdown.grace", 1))
-                    .merge(("shutdown.mercy", 1));
-                let rocket = calendula::build_rocket(config, database.db.clone(), figment)
-                    .expect("build server");
-                let rocket = rocket
-                    .attach(rocket::fairing::AdHoc::on_liftoff("test port", move |r| {
-                        let _ = ready_tx.send((r.config().port, r.shutdown()));
-                        Box::pin(async {})
-                    }))
-                    .launch()
-                    .await;
-                rocket.expect("server runs");
-                database.close().await;
-            });
-        });
-        let (port, shutdown) = ready_rx.recv().expect("server started");
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            dbname,
-            client: Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .expect("http client"),
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        Self::launch(&format!("database:\n{database}{extra}"), Startup::AsServe)
     }
 }
 
@@ -272,16 +243,24 @@ impl TestServer {
     /// Another server over an existing database (e.g. a second instance beside a running
     /// one, or a restart after one was stopped); `extra` as in [`TestServer::with_yaml`].
     pub fn with_yaml_in(dbname: &str, extra: &str) -> Self {
-        let dbname = dbname.to_owned();
-        let yaml = format!("{}{extra}", database_yaml_for(&dbname));
+        let yaml = format!("{}{extra}", database_yaml_for(dbname));
+        Self::launch(&yaml, Startup::WaitForMigrations)
+    }
+
+    /// Parses `yaml`, starts the server on a free port in a thread of its own, and waits
+    /// until it listens.
+    fn launch(yaml: &str, startup: Startup) -> Self {
         let config =
-            Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
+            Config::parse(yaml, "test.yaml".as_ref(), &Env::default()).expect("valid test config");
+        let dbname = config.database.dbname.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             runtime().block_on(async move {
-                let database = Database::open(&config.database)
-                    .await
-                    .expect("open test database");
+                let database = match startup {
+                    Startup::WaitForMigrations => Database::open(&config.database).await,
+                    Startup::AsServe => Database::start(&config.database).await,
+                }
+                .expect("start the database side");
                 let figment = rocket::Config::figment()
                     .merge(("port", 0))
                     .merge(("address", "127.0.0.1"))

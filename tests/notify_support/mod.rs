@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
+
+pub use crate::common::binary::Binary;
 
 /// One HTTP request as received.
 #[derive(Debug, Clone)]
@@ -270,97 +270,6 @@ impl SilentServer {
             }
         });
         Self { port, connections }
-    }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The real `calendula` binary, with its config file written to `dir`.
-pub struct Binary {
-    child: Child,
-    pub base: String,
-}
-
-impl Binary {
-    pub fn start(dir: &Path, config_yaml: &str) -> Binary {
-        let config = dir.join("config.yaml");
-        std::fs::write(&config, config_yaml).expect("write config");
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_calendula"))
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--port",
-                &port.to_string(),
-                "serve",
-            ])
-            .current_dir(dir)
-            .env_remove("DB_PASSWORD")
-            .env_remove("DEV_MODE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start calendula");
-        let binary = Binary {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        binary.wait_healthy();
-        binary
-    }
-
-    fn wait_healthy(&self) {
-        let client = reqwest::blocking::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if client
-                .get(format!("{}/health", self.base))
-                .send()
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("calendula did not become healthy within 60 s");
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    pub fn kill_hard(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-
-    /// SIGTERM, then wait for the exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "calendula did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
