@@ -188,6 +188,7 @@ fn days_until(from: Weekday, to: Weekday) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recurrence::proptests::any_kind;
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -243,17 +244,6 @@ mod tests {
         assert_eq!(p.dates_in(300_000), None);
         let p = Pattern::new(&rule(RepeatType::Daily, 1, &[], false), date(2026, 1, 1));
         assert_eq!(p.dates_in(i64::MAX / 2), None);
-    }
-
-    fn any_kind() -> impl Strategy<Value = RepeatType> {
-        prop_oneof![
-            Just(RepeatType::Daily),
-            Just(RepeatType::Weekly),
-            Just(RepeatType::MonthlyNumber),
-            Just(RepeatType::MonthlyDayWeekno),
-            Just(RepeatType::Yearly),
-            Just(RepeatType::Workday),
-        ]
     }
 
     fn weekdays(mask: u8) -> Vec<Weekday> {

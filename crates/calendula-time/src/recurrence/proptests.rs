@@ -18,7 +18,8 @@ const ZONES: [Tz; 7] = [
 const DAY: i64 = 86_400;
 const YEAR: i64 = 365 * DAY;
 
-fn any_kind() -> impl Strategy<Value = RepeatType> {
+/// Any repeat type (also used by `pattern`'s property tests).
+pub(super) fn any_kind() -> impl Strategy<Value = RepeatType> {
     prop_oneof![
         Just(RepeatType::Daily),
         Just(RepeatType::Weekly),
