@@ -1,8 +1,10 @@
 //! `POST /users/`, `GET /users/{login}`, `GET /users/{login}/events`.
 
+use std::collections::{HashMap, HashSet};
+
 use calendula_core::models::{Event, NewUser, UserFull};
 use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody};
-use calendula_db::events::{self, EventDetails};
+use calendula_db::events::{self, EventDetails, EventRow};
 use calendula_db::{users, CurrentUser, ReadConn, WriteConn};
 use calendula_time::recurrence::Occurrence;
 use chrono::{DateTime, Utc};
@@ -70,45 +72,55 @@ pub async fn list_user_events(
     let to = params::datetime("time_to", time_to)?.resolve(user.tz());
     validate::window("time_to", from, to, None)?;
     let candidates = events::in_window(&mut conn, &[user.id], from, to, false).await?;
-    let rows = candidates.into_iter().map(|m| m.event).collect();
-    let details = events::load_details(&mut conn, rows).await?;
-    let occurrences = expand(&details, from, to, limits.max_occurrences as usize)?;
-    Ok(Json(
-        occurrences
-            .into_iter()
-            .map(|(event, occurrence)| {
-                let model = event.to_model(Some(occurrence));
-                if caller.sees_details_of(event) {
-                    model
-                } else {
-                    model.busy_block()
-                }
-            })
-            .collect(),
-    ))
+    let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();
+    let occurrences = expand(&rows, from, to, limits.max_occurrences as usize)?;
+    // Participants and reminders only for the events that occur in the window: the index
+    // query also returns series whose span overlaps it without an occurrence inside.
+    let occurring: HashSet<i64> = occurrences.iter().map(|(id, _)| *id).collect();
+    let rows = rows
+        .into_iter()
+        .filter(|r| occurring.contains(&r.id))
+        .collect();
+    let details: HashMap<i64, EventDetails> = events::load_details(&mut conn, rows)
+        .await?
+        .into_iter()
+        .map(|d| (d.row.id, d))
+        .collect();
+    let mut items = Vec::with_capacity(occurrences.len());
+    for (id, occurrence) in occurrences {
+        let event = details
+            .get(&id)
+            .ok_or_else(|| ApiError::internal(format!("event {id} vanished")))?;
+        let model = event.to_model(Some(occurrence));
+        items.push(if caller.sees_details_of(event) {
+            model
+        } else {
+            model.busy_block()
+        });
+    }
+    Ok(Json(items))
 }
 
-/// Every occurrence of `events` overlapping the window, sorted by start then id; a 422 when
-/// there are more than `max`.
+/// Every occurrence of `events` overlapping the window as (event id, occurrence), sorted
+/// by start then id; a 422 when there are more than `max`.
 fn expand(
-    events: &[EventDetails],
+    events: &[EventRow],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     max: usize,
-) -> ApiResult<Vec<(&EventDetails, Occurrence)>> {
+) -> ApiResult<Vec<(i64, Occurrence)>> {
     let mut all = Vec::new();
     for event in events {
-        let series = event.row.series();
-        for occurrence in series.overlapping(from, to) {
+        for occurrence in event.series().overlapping(from, to) {
             if all.len() == max {
                 return Err(ApiError::invalid(
                     "time_to",
                     format!("more than {max} occurrences in the window; ask for a smaller window"),
                 ));
             }
-            all.push((event, occurrence));
+            all.push((event.id, occurrence));
         }
     }
-    all.sort_by_key(|(event, occurrence)| (occurrence.start, event.row.id));
+    all.sort_by_key(|(id, occurrence)| (occurrence.start, *id));
     Ok(all)
 }
