@@ -1765,6 +1765,33 @@ fn weekly_berlin_meeting_keeps_9_local_across_both_dst_changes() {
 }
 
 #[test]
+fn a_daily_series_written_in_the_spring_gap_repeats_at_the_written_time() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    let event = server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-03-29T02:30:00", "end_time": "2026-03-29T04:00:00",
+        "repetition": {"type": "daily"}
+    }));
+    assert_eq!(event["start_time"], "2026-03-29T03:30:00+02:00");
+    let items = listed(
+        &server,
+        "ada",
+        "2026-03-29T00:00:00Z",
+        "2026-03-31T12:00:00Z",
+    );
+    let starts: Vec<String> = spans(&items).into_iter().map(|(_, s, _)| s).collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-03-29T03:30:00+02:00",
+            "2026-03-30T02:30:00+02:00",
+            "2026-03-31T02:30:00+02:00"
+        ]
+    );
+}
+
+#[test]
 fn weekly_occurrence_in_the_spring_gap_moves_forward() {
     let server = TestServer::start();
     server.user("ada", json!({"timezone": "Europe/Berlin"}));

@@ -185,6 +185,7 @@ pub fn new_event(event: &NewEvent, tz: Tz) -> ApiResult<ValidEvent> {
             end,
             tz,
             rule,
+            wall_start: event.start_time.wall_time(tz),
         },
         name,
         description,

@@ -8,7 +8,7 @@ use calendula_core::models::{
 use calendula_core::validate::ValidEvent;
 use calendula_core::{ApiError, ApiResult};
 use calendula_time::recurrence::{Occurrence, RepeatType, Rule, Series};
-use chrono::{DateTime, Utc, Weekday};
+use chrono::{DateTime, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Int8, Text, Timestamptz};
@@ -32,6 +32,7 @@ pub struct EventRow {
     pub repeat_weekly_days: i16,
     pub repeat_monthly_last_week: bool,
     pub repeat_due: Option<DateTime<Utc>>,
+    pub start_wall: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -49,6 +50,7 @@ struct InsertEvent<'a> {
     repeat_monthly_last_week: bool,
     repeat_due: Option<DateTime<Utc>>,
     active_until: Option<DateTime<Utc>>,
+    start_wall: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -106,11 +108,13 @@ impl EventRow {
     }
 
     pub fn series(&self) -> Series {
-        Series {
-            start: self.start_time,
-            end: self.end_time,
-            tz: self.tz(),
-            rule: self.rule(),
+        let series = Series::new(self.start_time, self.end_time, self.tz(), self.rule());
+        match self.start_wall {
+            Some(wall_start) => Series {
+                wall_start,
+                ..series
+            },
+            None => series,
         }
     }
 
@@ -200,6 +204,7 @@ pub async fn insert(
         repeat_monthly_last_week: rule.is_some_and(|r| r.monthly_last_week),
         repeat_due: rule.and_then(|r| r.due),
         active_until: series.last_end(),
+        start_wall: series.wall_start,
     };
     let user_ids: Vec<i64> = members.iter().map(|(u, _)| u.id).collect();
     let decisions: Vec<String> = members.iter().map(|(_, d)| d.as_str().to_owned()).collect();

@@ -103,30 +103,25 @@ mod tests {
     }
 
     fn berlin_daily(start: DateTime<Utc>, due: Option<DateTime<Utc>>) -> Series {
-        Series {
+        Series::new(
             start,
-            end: start + TimeDelta::minutes(30),
-            tz: Berlin,
-            rule: Some(Rule {
+            start + TimeDelta::minutes(30),
+            Berlin,
+            Some(Rule {
                 kind: RepeatType::Daily,
                 each: 1,
                 weekly_days: Vec::new(),
                 monthly_last_week: false,
                 due,
             }),
-        }
+        )
     }
 
     #[test]
     fn a_past_fire_time_is_never_scheduled() {
         // One-off event at 10:00; a 30m reminder fires at 09:30.
         let start = utc(2026, 3, 2, 10, 0);
-        let one_off = Series {
-            start,
-            end: start + TimeDelta::hours(1),
-            tz: Berlin,
-            rule: None,
-        };
+        let one_off = Series::new(start, start + TimeDelta::hours(1), Berlin, None);
         let thirty = TimeDelta::minutes(30);
         let due = first_due(&one_off, thirty, utc(2026, 3, 2, 9, 30)).unwrap();
         assert_eq!(

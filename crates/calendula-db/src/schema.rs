@@ -37,6 +37,7 @@ diesel::table! {
         repeat_due -> Nullable<Timestamptz>,
         active_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        start_wall -> Nullable<Timestamp>,
     }
 }
 

@@ -22,18 +22,18 @@ fn series(kind: RepeatType, start: DateTime<Utc>) -> Series {
     } else {
         Vec::new()
     };
-    Series {
+    Series::new(
         start,
-        end: start + Duration::minutes(30),
-        tz: chrono_tz::Europe::Berlin,
-        rule: Some(Rule {
+        start + Duration::minutes(30),
+        chrono_tz::Europe::Berlin,
+        Some(Rule {
             kind,
             each: 1,
             weekly_days,
             monthly_last_week: false,
             due: None,
         }),
-    }
+    )
 }
 
 const TYPES: [(RepeatType, &str); 6] = [

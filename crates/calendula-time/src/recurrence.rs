@@ -56,6 +56,10 @@ pub struct Series {
     pub tz: Tz,
     /// `None` is a one-off event.
     pub rule: Option<Rule>,
+    /// S, the wall time the repeats keep. It is the wall time of `start` except when the
+    /// client wrote a time inside a DST gap: 02:30 on a spring-forward day starts at 03:30,
+    /// yet the series goes on at 02:30 on every other day.
+    pub wall_start: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +69,17 @@ pub struct Occurrence {
 }
 
 impl Series {
+    /// A series whose S is the wall time `tz` shows at `start`.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz, rule: Option<Rule>) -> Self {
+        Self {
+            start,
+            end,
+            tz,
+            rule,
+            wall_start: to_local(tz, start),
+        }
+    }
+
     /// Occurrences with `start < to && end > from`, sorted by start and unique.
     pub fn overlapping(
         &self,
@@ -98,10 +113,6 @@ impl Series {
         self.end - self.start
     }
 
-    fn local_start(&self) -> NaiveDateTime {
-        to_local(self.tz, self.start)
-    }
-
     fn first(&self) -> Occurrence {
         Occurrence {
             start: self.start,
@@ -112,7 +123,7 @@ impl Series {
     /// All occurrences in order, beginning close enough before `earliest` that none starting
     /// at or after it is missed (`None`: from S on). Earlier ones may come first.
     fn occurrences_reaching(&self, earliest: Option<DateTime<Utc>>) -> Occurrences {
-        let local_start = self.local_start();
+        let local_start = self.wall_start;
         let pattern = self
             .rule
             .as_ref()
@@ -147,7 +158,7 @@ impl Series {
 
     /// Start of the last occurrence not after `due`, scanning back from the due date.
     fn last_start_until(&self, due: DateTime<Utc>, rule: &Rule) -> DateTime<Utc> {
-        let local_start = self.local_start();
+        let local_start = self.wall_start;
         let pattern = Pattern::new(rule, local_start.date());
         let due_local = to_local(self.tz, due);
         let due_date = due_local

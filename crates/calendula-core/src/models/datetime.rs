@@ -59,6 +59,15 @@ impl InputDateTime {
         }
     }
 
+    /// The wall time in `tz`: as written, or the one `tz` shows at the instant. Unlike
+    /// `resolve`, it keeps a wall time that falls in a DST gap.
+    pub fn wall_time(self, tz: Tz) -> NaiveDateTime {
+        match self {
+            Self::Instant(instant) => localtime::to_local(tz, instant.with_timezone(&Utc)),
+            Self::Naive(wall) => wall,
+        }
+    }
+
     /// The instant, reading a wall time in `tz`.
     pub fn resolve(self, tz: Tz) -> DateTime<Utc> {
         match self {

@@ -62,12 +62,12 @@ fn any_series() -> impl Strategy<Value = Series> {
                 monthly_last_week: last,
                 due,
             };
-            Series {
+            Series::new(
                 start,
-                end: start + TimeDelta::seconds(length),
-                tz: ZONES[zone],
-                rule: Some(rule),
-            }
+                start + TimeDelta::seconds(length),
+                ZONES[zone],
+                Some(rule),
+            )
         })
 }
 
@@ -196,12 +196,8 @@ fn started_earlier(s: &Series, periods: u32) -> Option<Series> {
     };
     let start_local = earlier.and_time(local.time());
     let start = to_instant(s.tz, start_local);
-    (to_local(s.tz, start) == start_local).then(|| Series {
-        start,
-        end: start + (s.end - s.start),
-        rule: Some(rule),
-        ..s.clone()
-    })
+    (to_local(s.tz, start) == start_local)
+        .then(|| Series::new(start, start + (s.end - s.start), s.tz, Some(rule)))
 }
 
 /// Roughly `years` worth of the rule's periods.

@@ -40,12 +40,7 @@ fn until(tz: Tz, due: &str, r: Rule) -> Rule {
 
 fn series(tz: Tz, start: &str, minutes: i64, rule: Option<Rule>) -> Series {
     let start = to_instant(tz, local(start));
-    Series {
-        start,
-        end: start + TimeDelta::minutes(minutes),
-        tz,
-        rule,
-    }
+    Series::new(start, start + TimeDelta::minutes(minutes), tz, rule)
 }
 
 /// Occurrence starts in the window `[from, to)` (wall times of the series' zone), as
@@ -588,6 +583,31 @@ fn daily_in_the_spring_gap_moves_forward_by_the_gap() {
         Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap()
     );
     assert_eq!(gap_day[0].end - gap_day[0].start, TimeDelta::hours(1));
+}
+
+#[test]
+fn a_series_started_in_the_spring_gap_keeps_its_written_wall_time() {
+    // Written as 02:30 on the gap day: the first occurrence moves to 03:30, the rest stay at
+    // 02:30, and the first one is not repeated on its own day.
+    let s = Series {
+        wall_start: local("2026-03-29 02:30"),
+        ..series(Berlin, "2026-03-29 02:30", 60, Some(rule(Daily, 1)))
+    };
+    let expected = ["2026-03-29 03:30", "2026-03-30 02:30", "2026-03-31 02:30"];
+    assert_eq!(starts(&s, "2026-03-28", "2026-04-01"), expected);
+    let later = s.starting_from(to_instant(Berlin, local("2026-06-01")));
+    assert_eq!(
+        later.map(|o| o.start).next(),
+        Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 30, 0).unwrap())
+    );
+    assert_eq!(
+        Series {
+            rule: Some(until(Berlin, "2026-04-02 00:00", rule(Daily, 1))),
+            ..s
+        }
+        .last_end(),
+        Some(Utc.with_ymd_and_hms(2026, 4, 1, 1, 30, 0).unwrap())
+    );
 }
 
 #[test]
