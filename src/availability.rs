@@ -12,47 +12,91 @@ use calendula_time::intervals::{self, Interval};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncPgConnection;
 
-/// The first window searched; it doubles until enough slots are found or the horizon ends,
-/// so a slot tomorrow costs one small query and one in eleven months a handful.
+/// The first window searched. A slot within it costs one small query; otherwise the rest of
+/// the horizon is searched in one more: each query has a fixed cost per user (two index
+/// scans) that dwarfs what a longer window adds, so growing windows step by step costs more.
 const FIRST_WINDOW: Duration = Duration::days(7);
 
 /// Each user's busy intervals (event occurrences they have not declined) within `window`,
-/// merged, sorted and clipped. More than `budget` occurrences for one user is a 422: the
-/// cost of an answer must stay bounded whatever the calendars hold.
+/// merged, sorted and clipped.
 pub async fn busy_by_user(
     conn: &mut AsyncPgConnection,
     users: &[UserRow],
     window: Interval,
     budget: usize,
 ) -> ApiResult<HashMap<i64, Vec<Interval>>> {
-    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    let members = events::in_window(conn, &ids, window.start, window.end, true).await?;
-    let mut raw: HashMap<i64, Vec<Interval>> = HashMap::new();
-    for member in members {
-        let list = raw.entry(member.user_id).or_default();
-        let series = member.event.series();
-        let room = (budget + 1).saturating_sub(list.len());
-        list.extend(
-            series
-                .overlapping(window.start, window.end)
-                .take(room)
-                .map(|o| Interval::new(o.start, o.end)),
-        );
-        if list.len() > budget {
-            let login = users
-                .iter()
-                .find(|u| u.id == member.user_id)
-                .map_or("?", |u| u.login.as_str());
-            return Err(ApiError::invalid(
-                "user_logins",
-                format!("{login:?} has more than {budget} occurrences in the window; ask for a shorter one"),
-            ));
-        }
+    let busy = BusyEvents::load(conn, users, window, budget).await?;
+    let mut by_user: HashMap<i64, Vec<Interval>> = HashMap::new();
+    for (user_id, event_id) in &busy.members {
+        let list = by_user.entry(*user_id).or_default();
+        list.extend_from_slice(&busy.occurrences[event_id]);
     }
-    Ok(raw
+    Ok(by_user
         .into_iter()
         .map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window)))
         .collect())
+}
+
+/// The events that make some of a group of users busy within a window, each expanded once
+/// however many of the users share it.
+struct BusyEvents {
+    /// Event id → its occurrences overlapping the window (unclipped).
+    occurrences: HashMap<i64, Vec<Interval>>,
+    /// (user id, event id) for every event each user is busy with.
+    members: Vec<(i64, i64)>,
+}
+
+impl BusyEvents {
+    /// More than `budget` occurrences for one user is a 422: the cost of an answer must
+    /// stay bounded whatever the calendars hold.
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        users: &[UserRow],
+        window: Interval,
+        budget: usize,
+    ) -> ApiResult<Self> {
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let rows = events::busy_in_window(conn, &ids, window.start, window.end).await?;
+        let mut occurrences: HashMap<i64, Vec<Interval>> = HashMap::new();
+        let mut per_user: HashMap<i64, usize> = HashMap::new();
+        let mut members = Vec::with_capacity(rows.len());
+        for row in rows {
+            let list = occurrences.entry(row.event_id).or_insert_with(|| {
+                let series = row.timing.series();
+                let expanded = series.overlapping(window.start, window.end);
+                expanded
+                    .take(budget + 1)
+                    .map(|o| Interval::new(o.start, o.end))
+                    .collect()
+            });
+            let count = per_user.entry(row.user_id).or_default();
+            *count += list.len();
+            if *count > budget {
+                return Err(over_budget(users, row.user_id, budget));
+            }
+            members.push((row.user_id, row.event_id));
+        }
+        Ok(Self {
+            occurrences,
+            members,
+        })
+    }
+
+    /// Every occurrence, whoever it keeps busy.
+    fn all(self) -> impl Iterator<Item = Interval> {
+        self.occurrences.into_values().flatten()
+    }
+}
+
+fn over_budget(users: &[UserRow], user_id: i64, budget: usize) -> ApiError {
+    let login = users
+        .iter()
+        .find(|u| u.id == user_id)
+        .map_or("?", |u| u.login.as_str());
+    ApiError::invalid(
+        "user_logins",
+        format!("{login:?} has more than {budget} occurrences in the window; ask for a shorter one"),
+    )
 }
 
 /// When `user` is outside working hours within `window` (nothing without `work_days`).
@@ -72,25 +116,52 @@ pub async fn free_slots(
     limit: usize,
     budget: usize,
 ) -> ApiResult<Vec<Interval>> {
-    let mut span = FIRST_WINDOW.max(duration * 2);
+    let mut slots = Vec::new();
+    let mut window = Interval::new(from, end_after(from, FIRST_WINDOW.max(duration * 2), until));
     loop {
-        let window_end = if until - from <= span {
-            until
-        } else {
-            from + span
-        };
-        let window = Interval::new(from, window_end);
-        let busy_events = busy_by_user(conn, users, window, budget).await?;
-        let busy = intervals::merge(
-            busy_events
-                .into_values()
-                .flatten()
-                .chain(users.iter().flat_map(|u| off_hours(u, window))),
-        );
-        let slots = freeslot::free_slots(&busy, from, window_end, duration, limit);
-        if slots.len() >= limit || window_end == until {
+        let wanted = limit - slots.len();
+        slots.extend(slots_in(conn, users, window, duration, wanted, budget).await?);
+        if slots.len() >= limit || window.end == until {
             return Ok(slots);
         }
-        span = span * 2;
+        // Every slot that fits before the window's end has been found: the next one starts
+        // after the last found, and no earlier than `duration` before the window's end.
+        let next_from = slots
+            .last()
+            .map_or(window.start, |s| s.end)
+            .max(window.end - duration);
+        window = Interval::new(next_from, until);
     }
+}
+
+fn end_after(from: DateTime<Utc>, span: Duration, until: DateTime<Utc>) -> DateTime<Utc> {
+    from.checked_add_signed(span).map_or(until, |end| end.min(until))
+}
+
+/// Up to `limit` earliest slots in `window`. Working hours need no database: where they
+/// leave no room for a slot there is no query, and the query starts at the first slot
+/// they allow.
+async fn slots_in(
+    conn: &mut AsyncPgConnection,
+    users: &[UserRow],
+    window: Interval,
+    duration: Duration,
+    limit: usize,
+    budget: usize,
+) -> ApiResult<Vec<Interval>> {
+    let off = intervals::merge(users.iter().flat_map(|u| off_hours(u, window)));
+    let Some(first) = freeslot::free_slots(&off, window.start, window.end, duration, 1).pop()
+    else {
+        return Ok(Vec::new());
+    };
+    let window = Interval::new(first.start, window.end);
+    let events = BusyEvents::load(conn, users, window, budget).await?;
+    let busy = intervals::merge(off.into_iter().chain(events.all()));
+    Ok(freeslot::free_slots(
+        &busy,
+        window.start,
+        window.end,
+        duration,
+        limit,
+    ))
 }

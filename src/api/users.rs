@@ -71,7 +71,7 @@ pub async fn list_user_events(
     let from = params::datetime("time_from", time_from)?.resolve(user.tz());
     let to = params::datetime("time_to", time_to)?.resolve(user.tz());
     validate::window("time_to", from, to, None)?;
-    let candidates = events::in_window(&mut conn, &[user.id], from, to, false).await?;
+    let candidates = events::in_window(&mut conn, &[user.id], from, to).await?;
     let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();
     let occurrences = expand(&rows, from, to, limits.max_occurrences as usize)?;
     // Participants and reminders only for the events that occur in the window: the index

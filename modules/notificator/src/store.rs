@@ -260,7 +260,7 @@ pub async fn expand_due(
                 message: Message {
                     event_id: event.id,
                     event_name: event.name.clone(),
-                    timezone: event.timezone.clone(),
+                    timezone: event.timing.timezone.clone(),
                     occurrence_start: rule.occurrence_start,
                     channel,
                     offset: rule.offset_text.clone(),
