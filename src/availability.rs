@@ -95,7 +95,9 @@ fn over_budget(users: &[UserRow], user_id: i64, budget: usize) -> ApiError {
         .map_or("?", |u| u.login.as_str());
     ApiError::invalid(
         "user_logins",
-        format!("{login:?} has more than {budget} occurrences in the window; ask for a shorter one"),
+        format!(
+            "{login:?} has more than {budget} occurrences in the window; ask for a shorter one"
+        ),
     )
 }
 
@@ -135,7 +137,8 @@ pub async fn free_slots(
 }
 
 fn end_after(from: DateTime<Utc>, span: Duration, until: DateTime<Utc>) -> DateTime<Utc> {
-    from.checked_add_signed(span).map_or(until, |end| end.min(until))
+    from.checked_add_signed(span)
+        .map_or(until, |end| end.min(until))
 }
 
 /// Up to `limit` earliest slots in `window`. Working hours need no database: where they

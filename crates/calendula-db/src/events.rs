@@ -7,6 +7,7 @@ use calendula_core::models::{
 };
 use calendula_core::validate::ValidEvent;
 use calendula_core::{ApiError, ApiResult};
+use calendula_time::localtime::to_local;
 use calendula_time::recurrence::{Occurrence, RepeatType, Rule, Series};
 use chrono::{DateTime, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
@@ -126,13 +127,15 @@ impl EventTiming {
     }
 
     pub fn series(&self) -> Series {
-        let series = Series::new(self.start_time, self.end_time, self.tz(), self.rule());
-        match self.start_wall {
-            Some(wall_start) => Series {
-                wall_start,
-                ..series
-            },
-            None => series,
+        let tz = self.tz();
+        Series {
+            start: self.start_time,
+            end: self.end_time,
+            tz,
+            rule: self.rule(),
+            wall_start: self
+                .start_wall
+                .unwrap_or_else(|| to_local(tz, self.start_time)),
         }
     }
 

@@ -128,8 +128,12 @@ impl Series {
             .rule
             .as_ref()
             .map(|r| Pattern::new(r, local_start.date()));
-        let first_period = match (pattern, earliest) {
-            (Some(p), Some(t)) if t > self.start => p.first_period_reaching(self.date_before(t)),
+        // Wall times before this start before `earliest`, whatever the zone's offsets do.
+        let wall_floor = earliest
+            .filter(|t| *t > self.start)
+            .map(|t| self.wall_before(t));
+        let first_period = match (pattern, wall_floor) {
+            (Some(p), Some(floor)) => p.first_period_reaching(floor.date()),
             _ => 0,
         };
         Occurrences {
@@ -141,19 +145,17 @@ impl Series {
             first: (first_period == 0).then(|| self.first()),
             pattern,
             next_period: first_period,
+            wall_floor,
             pending: Vec::new().into_iter(),
             last_start: None,
             done: false,
         }
     }
 
-    /// A local date no later than the wall-clock date of any instant ≥ `t`.
-    fn date_before(&self, t: DateTime<Utc>) -> NaiveDate {
+    /// A wall time no later than the wall time of any instant ≥ `t`.
+    fn wall_before(&self, t: DateTime<Utc>) -> NaiveDateTime {
         let local = to_local(self.tz, t);
-        local
-            .checked_sub_signed(OFFSET_SLACK)
-            .unwrap_or(local)
-            .date()
+        local.checked_sub_signed(OFFSET_SLACK).unwrap_or(local)
     }
 
     /// Start of the last occurrence not after `due`, scanning back from the due date.
@@ -190,6 +192,9 @@ struct Occurrences {
     first: Option<Occurrence>,
     pattern: Option<Pattern>,
     next_period: i64,
+    /// Candidates before this wall time are skipped unconverted: they start too early to
+    /// matter (the first period reached can begin days before it).
+    wall_floor: Option<NaiveDateTime>,
     pending: std::vec::IntoIter<NaiveDate>,
     /// Wall times map to instants monotonically except inside DST gaps, where two candidates
     /// a day apart can land on one instant (Samoa skipped a whole day); keep those once.
@@ -212,7 +217,7 @@ impl Occurrences {
     fn next_candidate(&mut self) -> Option<Occurrence> {
         loop {
             let local = self.next_date()?.and_time(self.local_start.time());
-            if local <= self.local_start {
+            if local <= self.local_start || self.wall_floor.is_some_and(|floor| local < floor) {
                 continue;
             }
             let start = to_instant(self.tz, local);
