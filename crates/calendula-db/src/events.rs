@@ -11,8 +11,10 @@ use calendula_time::localtime::to_local;
 use calendula_time::recurrence::{Occurrence, RepeatType, Rule, Series};
 use chrono::{DateTime, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Int8, Text, Timestamptz};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, Int8, Text, Timestamptz, Untyped};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::schema::{events, notification_rules, participants, users};
@@ -371,21 +373,20 @@ pub async fn in_window(
     to: DateTime<Utc>,
 ) -> ApiResult<Vec<MemberEvent>> {
     // One GiST index scan per user and table: (author_id, span) and (user_id, span).
-    Ok(diesel::sql_query(
-        "SELECT m.user_id, e.* FROM unnest($1::bigint[]) AS u(id) \
-         CROSS JOIN LATERAL ( \
-             SELECT u.id AS user_id, ev.id AS event_id FROM events ev \
-             WHERE ev.author_id = u.id AND ev.span && tstzrange($2, $3) \
-             UNION \
-             SELECT u.id, p.event_id FROM participants p \
-             WHERE p.user_id = u.id AND p.span && tstzrange($2, $3) \
-         ) m JOIN events e ON e.id = m.event_id",
-    )
-    .bind::<Array<Int8>, _>(user_ids)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
-    .load(conn)
-    .await?)
+    let query = UsersWindowQuery {
+        select: "SELECT m.user_id, e.*",
+        body: "CROSS JOIN LATERAL ( \
+                   SELECT u.id AS user_id, ev.id AS event_id FROM events ev \
+                   WHERE ev.author_id = u.id AND ev.span && q.window_range \
+                   UNION \
+                   SELECT u.id, p.event_id FROM participants p \
+                   WHERE p.user_id = u.id AND p.span && q.window_range \
+               ) m JOIN events e ON e.id = m.event_id",
+        user_ids,
+        from,
+        to,
+    };
+    Ok(query.load(conn).await?)
 }
 
 /// An event that makes a user busy, as far as its timing goes.
@@ -409,28 +410,59 @@ pub async fn busy_in_window(
 ) -> ApiResult<Vec<BusyEvent>> {
     // The hot query of `/funcs/*`: timing columns only, and no per-user UNION to
     // deduplicate (authors are left out of the participant half instead).
-    const TIMING: &str = "e.start_time, e.end_time, e.timezone, e.repeat_type, e.repeat_each, \
-                          e.repeat_weekly_days, e.repeat_monthly_last_week, e.repeat_due, \
-                          e.start_wall";
-    Ok(diesel::sql_query(format!(
-        "SELECT u.id AS user_id, e.id AS event_id, {TIMING} \
-         FROM unnest($1::bigint[]) AS u(id) \
-         CROSS JOIN LATERAL ( \
-             SELECT * FROM events e WHERE e.author_id = u.id AND e.span && tstzrange($2, $3) \
-         ) e \
-         UNION ALL \
-         SELECT u.id, e.id, {TIMING} FROM unnest($1::bigint[]) AS u(id) \
-         CROSS JOIN LATERAL ( \
-             SELECT e.* FROM participants p JOIN events e ON e.id = p.event_id \
-             WHERE p.user_id = u.id AND p.span && tstzrange($2, $3) \
-               AND p.decision <> 'no' AND e.author_id <> u.id \
-         ) e"
-    ))
-    .bind::<Array<Int8>, _>(user_ids)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
-    .load(conn)
-    .await?)
+    let query = UsersWindowQuery {
+        select: "SELECT u.id AS user_id, e.id AS event_id, e.start_time, e.end_time, \
+                 e.timezone, e.repeat_type, e.repeat_each, e.repeat_weekly_days, \
+                 e.repeat_monthly_last_week, e.repeat_due, e.start_wall",
+        body: "CROSS JOIN LATERAL ( \
+                   SELECT ev.* FROM events ev \
+                   WHERE ev.author_id = u.id AND ev.span && q.window_range \
+                   UNION ALL \
+                   SELECT ev.* FROM participants p JOIN events ev ON ev.id = p.event_id \
+                   WHERE p.user_id = u.id AND p.span && q.window_range \
+                     AND p.decision <> 'no' AND ev.author_id <> u.id \
+               ) e",
+        user_ids,
+        from,
+        to,
+    };
+    Ok(query.load(conn).await?)
+}
+
+/// `select`, then `FROM` a row `q` holding the window (`q.window_range`, a `tstzrange`) joined to
+/// each user id (`u.id`), then `body`. Unlike `sql_query`, whose text diesel cannot know to
+/// be fixed, this is prepared once per connection and then reused.
+struct UsersWindowQuery<'a> {
+    select: &'static str,
+    body: &'static str,
+    user_ids: &'a [i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl QueryFragment<Pg> for UsersWindowQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(self.select);
+        out.push_sql(" FROM (SELECT ");
+        out.push_bind_param::<Array<Int8>, _>(&self.user_ids)?;
+        out.push_sql(" AS ids, tstzrange(");
+        out.push_bind_param::<Timestamptz, _>(&self.from)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.to)?;
+        out.push_sql(") AS window_range) q CROSS JOIN LATERAL unnest(q.ids) AS u(id) ");
+        out.push_sql(self.body);
+        Ok(())
+    }
+}
+
+impl QueryId for UsersWindowQuery<'_> {
+    type QueryId = ();
+    // Keyed by its SQL text in the statement cache.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for UsersWindowQuery<'_> {
+    type SqlType = Untyped;
 }
 
 /// Records `user`'s answer. A participant answers for their participation; the author may
