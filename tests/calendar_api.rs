@@ -1027,6 +1027,25 @@ fn unknown_author_is_422_listing_it() {
             error("unknown logins", json!(["ghost"]), Some("author_login"))
         )
     );
+    // With unknown participants too, one answer lists every unknown login.
+    server.user("bob", json!({}));
+    let mut body = simple_event("ghost", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
+    body["participants"] = json!([
+        {"user": {"login": "zed"}},
+        {"user": {"login": "bob"}},
+        {"user": {"login": "ghost"}}
+    ]);
+    assert_eq!(
+        server.post("/event", body),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error(
+                "unknown logins",
+                json!(["ghost", "zed"]),
+                Some("author_login")
+            )
+        )
+    );
     assert_invalid(
         server.post(
             "/event",
@@ -2509,4 +2528,25 @@ fn output_times_denote_the_stored_instant_in_zones_with_second_offsets() {
         "1960-06-01T12:00:00+00:00",
         "shown as {shown}"
     );
+}
+
+/// A client that builds the URL by hand sends `+01:00` unencoded; the query string decodes
+/// it as a space, and the listing still reads it as the offset meant.
+#[test]
+fn listing_window_with_an_unencoded_plus_offset() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    server.event(json!({
+        "author_login": "ada", "start_time": "2026-03-02T09:00:00Z", "end_time": "2026-03-02T10:00:00Z"
+    }));
+    let (status, body) = server.get(
+        "/users/ada/events?time_from=2026-03-02T10:30:00+01:00&time_to=2026-03-02T12:00:00+01:00",
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(1), "{body}");
+    let (status, body) = server.get(
+        "/users/ada/events?time_from=2026-03-02T11:00:00+01:00&time_to=2026-03-02T12:00:00+01:00",
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!([]));
 }

@@ -7,6 +7,7 @@
 use calendula_core::models::{Decision, Event, NewEvent};
 use calendula_core::{validate, ApiError, ApiResult, JsonBody};
 use calendula_db::{events, users, CurrentUser, ReadConn, WriteConn, Writer};
+use diesel_async::AsyncPgConnection;
 use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{get, post};
@@ -62,9 +63,9 @@ pub async fn create_event(
     let event = body.0;
     let author_login = author_login(&writer, event.author_login.clone())?;
     validate::login("author_login", &author_login)?;
-    let author = users::find_by_login(&mut conn, &author_login)
-        .await?
-        .ok_or_else(|| ApiError::unknown_logins("author_login", vec![author_login.clone()]))?;
+    let Some(author) = users::find_by_login(&mut conn, &author_login).await? else {
+        return Err(unknown_author(&mut conn, author_login, &event).await);
+    };
     let tz = validate::event_timezone(&event, author.tz())?;
     let valid = validate::new_event(&event, tz)?;
     let logins: Vec<String> = valid
@@ -80,6 +81,27 @@ pub async fn create_event(
     let id = events::insert(&mut conn, &author, &valid, &members).await?;
     let created = events::get_details(&mut conn, id).await?;
     Ok(Created::new(format!("/event/{id}")).body(Json(created.to_model(None))))
+}
+
+/// The 422 for an unknown author. It lists the unknown participants too, so that one answer
+/// names every login to fix.
+async fn unknown_author(
+    conn: &mut AsyncPgConnection,
+    author_login: String,
+    event: &NewEvent,
+) -> ApiError {
+    let mut logins = vec![author_login.clone()];
+    for participant in &event.participants {
+        let login = &participant.user.login;
+        if validate::is_login(login) && !logins.contains(login) {
+            logins.push(login.clone());
+        }
+    }
+    match users::resolve_logins(conn, "author_login", &logins).await {
+        Err(error) => error,
+        // Created in the meantime: the author alone was unknown when looked up.
+        Ok(_) => ApiError::unknown_logins("author_login", vec![author_login]),
+    }
 }
 
 /// One event with participants, reminders and repetition. When the auth module enforces

@@ -9,12 +9,50 @@ pub fn required<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
     })
 }
 
+/// A datetime. An offset written `+01:00` without percent-encoding arrives as ` 01:00`
+/// (a query string decodes `+` as a space); it is read as the `+` the client meant.
 pub fn datetime(name: &str, value: Option<&str>) -> ApiResult<InputDateTime> {
-    InputDateTime::parse(required(name, value)?).map_err(|e| ApiError::bad_request(Some(name), e))
+    let text = required(name, value)?;
+    InputDateTime::parse(text)
+        .or_else(|e| restore_plus(text).map_or(Err(e), |t| InputDateTime::parse(&t)))
+        .map_err(|e| ApiError::bad_request(Some(name), e))
+}
+
+/// `2026-03-01T00:00:00 01:00` → `2026-03-01T00:00:00+01:00`; `None` if the text does not
+/// end in a space and an `HH:MM` offset.
+fn restore_plus(text: &str) -> Option<String> {
+    let (datetime, offset) = text.trim_end().rsplit_once(' ')?;
+    let (hours, minutes) = offset.split_once(':')?;
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    (two_digits(hours) && two_digits(minutes) && datetime.contains('T'))
+        .then(|| format!("{datetime}+{offset}"))
 }
 
 /// A numeric id from the path; anything else names no resource.
 pub fn id(kind: &str, text: &str) -> ApiResult<i64> {
     text.parse()
         .map_err(|_| ApiError::not_found(format!("no {kind} {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unencoded_plus_offset_is_read_as_plus() {
+        let parsed = datetime("time_from", Some("2026-03-01T00:00:00 01:00")).unwrap();
+        let expected = InputDateTime::parse("2026-03-01T00:00:00+01:00").unwrap();
+        assert_eq!(parsed, expected);
+        assert_eq!(
+            datetime("t", Some("2026-03-01T10:30:00.5 05:30")).unwrap(),
+            InputDateTime::parse("2026-03-01T10:30:00.5+05:30").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_space_separated_wall_time_is_not_taken_for_an_offset() {
+        let parsed = datetime("t", Some("2026-03-01 10:30")).unwrap();
+        assert_eq!(parsed, InputDateTime::parse("2026-03-01T10:30").unwrap());
+        assert!(datetime("t", Some("2026-03-01T10:30 1:00")).is_err());
+    }
 }
