@@ -889,12 +889,14 @@ fn repetition_defaults_are_filled_in() {
     server.user("ada", json!({}));
     let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
     body["repetition"] = json!({"type": "monthly_day_weekno"});
-    let event = server.event(body);
-    assert_eq!(
-        event["repetition"],
-        json!({"type": "monthly_day_weekno", "weekly_days": [], "monthly_last_week": false,
-               "due_date": null, "each": 1})
-    );
+    let event = server.event(body.clone());
+    let defaults = json!({"type": "monthly_day_weekno", "weekly_days": [],
+                          "monthly_last_week": false, "due_date": null, "each": 1});
+    assert_eq!(event["repetition"], defaults);
+    // Optional fields sent as null are absent.
+    body["repetition"] = json!({"type": "monthly_day_weekno", "weekly_days": null,
+                                "monthly_last_week": null, "due_date": null, "each": null});
+    assert_eq!(server.event(body)["repetition"], defaults);
 }
 
 #[test]

@@ -199,7 +199,8 @@ fn repetition(
     start: DateTime<Utc>,
     tz: Tz,
 ) -> ApiResult<Rule> {
-    if !(1..=MAX_EACH).contains(&input.each) {
+    let each = input.each();
+    if !(1..=MAX_EACH).contains(&each) {
         return Err(ApiError::invalid(
             "repetition.each",
             format!("each must be 1..{MAX_EACH}"),
@@ -228,7 +229,7 @@ fn repetition(
     weekly_days.sort_by_key(|d| d.num_days_from_monday());
     Ok(Rule {
         kind: input.kind,
-        each: input.each as u32,
+        each: each as u32,
         weekly_days,
         monthly_last_week: input.monthly_last_week,
         due,

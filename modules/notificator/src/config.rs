@@ -47,6 +47,15 @@ impl Default for NotificatorConfig {
     }
 }
 
+/// The submission port (RFC 6409), which speaks STARTTLS.
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_tls() -> SmtpTls {
+    SmtpTls::Starttls
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
@@ -64,8 +73,10 @@ pub enum ChannelConfig {
     /// A plain-text mail to the user's `email`.
     Smtp {
         host: String,
+        #[serde(default = "default_smtp_port")]
         port: u16,
         from: String,
+        #[serde(default = "default_smtp_tls")]
         tls: SmtpTls,
         #[serde(default)]
         username: Option<String>,
@@ -187,4 +198,22 @@ impl NotificatorConfig {
 
 fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_port_and_tls_default_to_submission_with_starttls() {
+        let channel: ChannelConfig =
+            serde_yaml::from_str("{sender: smtp, host: mail.example.org, from: cal@example.org}")
+                .unwrap();
+        match channel {
+            ChannelConfig::Smtp { port, tls, .. } => {
+                assert_eq!((port, tls), (587, SmtpTls::Starttls));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -126,13 +126,15 @@ pub struct RepetitionInput {
     pub monthly_last_week: bool,
     #[serde(default)]
     pub due_date: Option<InputDateTime>,
-    /// 1..1000, default 1.
-    #[serde(default = "one")]
-    pub each: i64,
+    /// 1..1000; absent or `null` is 1.
+    #[serde(default)]
+    pub each: Option<i64>,
 }
 
-fn one() -> i64 {
-    1
+impl RepetitionInput {
+    pub fn each(&self) -> i64 {
+        self.each.unwrap_or(1)
+    }
 }
 
 /// An event, or one occurrence of it (then `start_time`/`end_time` are the occurrence's).
