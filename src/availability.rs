@@ -25,7 +25,9 @@ pub async fn busy_by_user(
     window: Interval,
     budget: usize,
 ) -> ApiResult<HashMap<i64, Vec<Interval>>> {
-    let busy = BusyEvents::load(conn, users, window, budget).await?;
+    let busy = BusyEvents::load(conn, users, window, budget)
+        .await?
+        .map_err(|over| over.error(users, budget))?;
     let mut by_user: HashMap<i64, Vec<Interval>> = HashMap::new();
     for (user_id, event_id) in &busy.members {
         let list = by_user.entry(*user_id).or_default();
@@ -46,15 +48,34 @@ struct BusyEvents {
     members: Vec<(i64, i64)>,
 }
 
+/// One user has more than the budget of busy occurrences in a window: the cost of one
+/// window must stay bounded whatever the calendars hold.
+struct OverBudget {
+    user_id: i64,
+}
+
+impl OverBudget {
+    fn error(&self, users: &[UserRow], budget: usize) -> ApiError {
+        let login = users
+            .iter()
+            .find(|u| u.id == self.user_id)
+            .map_or("?", |u| u.login.as_str());
+        ApiError::invalid(
+            "user_logins",
+            format!(
+                "{login:?} has more than {budget} occurrences in the window; ask for a shorter one"
+            ),
+        )
+    }
+}
+
 impl BusyEvents {
-    /// More than `budget` occurrences for one user is a 422: the cost of an answer must
-    /// stay bounded whatever the calendars hold.
     async fn load(
         conn: &mut AsyncPgConnection,
         users: &[UserRow],
         window: Interval,
         budget: usize,
-    ) -> ApiResult<Self> {
+    ) -> ApiResult<Result<Self, OverBudget>> {
         let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
         let rows = events::busy_in_window(conn, &ids, window.start, window.end).await?;
         let mut occurrences: HashMap<i64, Vec<Interval>> = HashMap::new();
@@ -72,33 +93,22 @@ impl BusyEvents {
             let count = per_user.entry(row.user_id).or_default();
             *count += list.len();
             if *count > budget {
-                return Err(over_budget(users, row.user_id, budget));
+                return Ok(Err(OverBudget {
+                    user_id: row.user_id,
+                }));
             }
             members.push((row.user_id, row.event_id));
         }
-        Ok(Self {
+        Ok(Ok(Self {
             occurrences,
             members,
-        })
+        }))
     }
 
     /// Every occurrence, whoever it keeps busy.
     fn all(self) -> impl Iterator<Item = Interval> {
         self.occurrences.into_values().flatten()
     }
-}
-
-fn over_budget(users: &[UserRow], user_id: i64, budget: usize) -> ApiError {
-    let login = users
-        .iter()
-        .find(|u| u.id == user_id)
-        .map_or("?", |u| u.login.as_str());
-    ApiError::invalid(
-        "user_logins",
-        format!(
-            "{login:?} has more than {budget} occurrences in the window; ask for a shorter one"
-        ),
-    )
 }
 
 /// When `user` is outside working hours within `window` (nothing without `work_days`).
@@ -119,20 +129,35 @@ pub async fn free_slots(
     budget: usize,
 ) -> ApiResult<Vec<Interval>> {
     let mut slots = Vec::new();
-    let mut window = Interval::new(from, end_after(from, FIRST_WINDOW.max(duration * 2), until));
+    let mut start = from;
+    let mut span = FIRST_WINDOW.max(duration * 2);
+    // Set once a window held more occurrences than the budget: from then on the search
+    // goes on in windows of the length that fitted.
+    let mut shrunk = false;
     loop {
+        let window = Interval::new(start, end_after(start, span, until));
         let wanted = limit - slots.len();
-        slots.extend(slots_in(conn, users, window, duration, wanted, budget).await?);
+        match slots_in(conn, users, window, duration, wanted, budget).await? {
+            Ok(found) => slots.extend(found),
+            Err(_) if window.duration() / 2 > duration => {
+                span = window.duration() / 2;
+                shrunk = true;
+                continue;
+            }
+            Err(over) => return Err(over.error(users, budget)),
+        }
         if slots.len() >= limit || window.end == until {
             return Ok(slots);
         }
         // Every slot that fits before the window's end has been found: the next one starts
         // after the last found, and no earlier than `duration` before the window's end.
-        let next_from = slots
+        start = slots
             .last()
             .map_or(window.start, |s| s.end)
             .max(window.end - duration);
-        window = Interval::new(next_from, until);
+        if !shrunk {
+            span = until - start;
+        }
     }
 }
 
@@ -151,20 +176,23 @@ async fn slots_in(
     duration: Duration,
     limit: usize,
     budget: usize,
-) -> ApiResult<Vec<Interval>> {
+) -> ApiResult<Result<Vec<Interval>, OverBudget>> {
     let off = intervals::merge(users.iter().flat_map(|u| off_hours(u, window)));
     let Some(first) = freeslot::free_slots(&off, window.start, window.end, duration, 1).pop()
     else {
-        return Ok(Vec::new());
+        return Ok(Ok(Vec::new()));
     };
     let window = Interval::new(first.start, window.end);
-    let events = BusyEvents::load(conn, users, window, budget).await?;
+    let events = match BusyEvents::load(conn, users, window, budget).await? {
+        Ok(events) => events,
+        Err(over) => return Ok(Err(over)),
+    };
     let busy = intervals::merge(off.into_iter().chain(events.all()));
-    Ok(freeslot::free_slots(
+    Ok(Ok(freeslot::free_slots(
         &busy,
         window.start,
         window.end,
         duration,
         limit,
-    ))
+    )))
 }

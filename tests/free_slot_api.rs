@@ -610,8 +610,41 @@ fn no_slot_within_the_horizon_is_200_with_nulls() {
     assert_no_slot(&a);
 }
 
-/// The search looks at a growing window (first 7 days, then doubling); a slot straddling a
-/// window's end, or the second of two slots lying beyond it, must not be lost or moved.
+/// dense is busy every day 00:00–23:30 UTC from 2026-03-01 until the occurrence of
+/// 2026-04-15, so the first free hour starts 2026-04-15 23:30. With a budget of 20
+/// occurrences per user and window, the search cannot take the rest of the horizon at once:
+/// it goes on in shorter windows rather than failing. free/busy has no such way out.
+#[test]
+fn a_calendar_denser_than_the_budget_is_searched_in_shorter_windows() {
+    let server = TestServer::with_yaml("limits:\n  max_occurrences: 20\n");
+    server.user("dense", json!({}));
+    event(
+        &server,
+        "dense",
+        "2026-03-01T00:00:00Z",
+        "2026-03-01T23:30:00Z",
+        json!({"repetition": {"type": "daily", "due_date": "2026-04-15T00:00:00Z"}}),
+    );
+    let a = first_slot(&server, &["dense"], "2026-03-01T00:00:00Z", json!("01:00"));
+    assert_slot(&a, "2026-04-15T23:30:00Z", "2026-04-16T00:30:00Z");
+    let a = calc(
+        &server,
+        json!({"event_duration": "01:00", "start_calc_from": "2026-03-01T00:00:00Z",
+               "user_logins": ["dense"], "search_until": "2026-04-15T23:59:00Z"}),
+    );
+    assert_no_slot(&a);
+    let (status, body) = server.post(
+        "/funcs/free_busy",
+        json!({"user_logins": ["dense"], "time_from": "2026-03-01T00:00:00Z",
+               "time_to": "2026-04-16T00:00:00Z"}),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "user_logins", "{body}");
+}
+
+/// The search looks at the first 7 days, then at the rest of the horizon; a slot straddling
+/// the first window's end, or the second of two slots lying beyond it, must not be lost or
+/// moved.
 /// wait is busy from Monday 2026-03-02 00:00 UTC for 6 days 23 h 30 min, i.e. until
 /// 2026-03-08 23:30 UTC.
 #[test]
