@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use calendula_core::config_section::deserialize_section;
 use calendula_core::config_types::Secret;
 use calendula_core::{ConfigProblem, LoadedModule, ModuleDescriptor};
 use calendula_db::DatabaseConfig;
@@ -138,23 +139,28 @@ impl Config {
     }
 }
 
-/// Deserializes one section (null = all defaults), recording the first problem in it.
+/// Deserializes one section (null = all defaults), recording every problem in it.
 fn typed<T: DeserializeOwned>(
     key: &str,
     value: Value,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<T> {
     let value = if value.is_null() {
-        Value::Mapping(Default::default())
+        serde_json::Value::Object(Default::default())
     } else {
-        value
+        match serde_json::to_value(value) {
+            Ok(json) => json,
+            Err(e) => {
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!("not representable as JSON: {e}"),
+                ));
+                return None;
+            }
+        }
     };
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| {
-            problems.push(
-                ConfigProblem::new(e.path().to_string(), e.into_inner().to_string()).under(key),
-            )
-        })
+    deserialize_section(value)
+        .map_err(|found| problems.extend(found.into_iter().map(|p| p.under(key))))
         .ok()
 }
 

@@ -137,3 +137,20 @@ fn schema_covers_core_and_modules() {
     );
     assert_eq!(properties["modules"]["additionalProperties"], false);
 }
+
+#[test]
+fn every_problem_in_one_section_gets_its_own_line() {
+    let (code, stderr) = check(
+        "database:\n  max_size: lots\n  hostz: []\n  timeout: 5x\nmodules:\n  notificator:\n    poll_intervall: 1s\n    max_attempts: many\n",
+    );
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "database.max_size: invalid type",
+        "database.hostz: unknown field",
+        "database.timeout",
+        "modules.notificator.poll_intervall: unknown field",
+        "modules.notificator.max_attempts: invalid type",
+    ] {
+        assert!(stderr.contains(expected), "{expected} not in {stderr}");
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod config_section;
 pub mod config_types;
 pub mod error;
 pub mod metrics;

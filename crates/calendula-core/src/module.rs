@@ -135,10 +135,7 @@ fn config_schema<M: Module>(gen: &mut SchemaGenerator) -> Schema {
 }
 
 fn load<M: Module>(section: serde_json::Value) -> ModuleLoad {
-    let config: M::Config = serde_path_to_error::deserialize(section).map_err(|e| {
-        let path = e.path().to_string();
-        vec![ConfigProblem::new(path, e.into_inner().to_string())]
-    })?;
+    let config: M::Config = crate::config_section::deserialize_section(section)?;
     let problems = M::validate(&config);
     if !problems.is_empty() {
         return Err(problems);

@@ -1,0 +1,134 @@
+//! Reading one config section so that every mistake in it is reported at once (SPEC §2:
+//! one line per problem), not only the first one serde stops at.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_path_to_error::{Path, Segment};
+
+use crate::module::ConfigProblem;
+
+/// Past this many, the rest of a section's problems wait for the next run.
+const MAX_PROBLEMS: usize = 20;
+
+/// Deserializes `section`. On failure, the key at fault is taken out and the section read
+/// again, so each wrong or unknown key gets its own problem. A missing field that only
+/// went missing because its wrong value was taken out is not reported twice.
+pub fn deserialize_section<T: DeserializeOwned>(
+    mut section: Value,
+) -> Result<T, Vec<ConfigProblem>> {
+    let mut problems = Vec::new();
+    let mut taken_out: Vec<(String, String)> = Vec::new();
+    while problems.len() < MAX_PROBLEMS {
+        let error = match serde_path_to_error::deserialize::<_, T>(section.clone()) {
+            Ok(value) if problems.is_empty() => return Ok(value),
+            Ok(_) => break,
+            Err(error) => error,
+        };
+        let path = error.path().clone();
+        let message = error.into_inner().to_string();
+        if let Some(field) = missing_field(&message) {
+            let parent = dotted(&path.iter().collect::<Vec<_>>());
+            let already_reported = taken_out
+                .iter()
+                .any(|(taken_from, key)| *taken_from == parent && key == field);
+            if !already_reported {
+                problems.push(ConfigProblem::new(path.to_string(), message));
+            }
+            break;
+        }
+        problems.push(ConfigProblem::new(path.to_string(), message));
+        match take_out(&mut section, &path) {
+            Some(removed) => taken_out.push(removed),
+            None => break,
+        }
+    }
+    Err(problems)
+}
+
+/// `missing field `x`` → `x`.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// Removes the mapping entry `path` names; returns (parent path, key). Sequence elements
+/// are left in place (removing one would shift the indexes later problems report).
+fn take_out(section: &mut Value, path: &Path) -> Option<(String, String)> {
+    let segments: Vec<&Segment> = path.iter().collect();
+    let (last, parents) = segments.split_last()?;
+    let Segment::Map { key } = last else {
+        return None;
+    };
+    let mut parent = section;
+    for segment in parents {
+        parent = match segment {
+            Segment::Map { key } => parent.get_mut(key.as_str())?,
+            Segment::Seq { index } => parent.get_mut(*index)?,
+            _ => return None,
+        };
+    }
+    parent.as_object_mut()?.remove(key.as_str())?;
+    Some((dotted(parents), key.clone()))
+}
+
+fn dotted(segments: &[&Segment]) -> String {
+    let names: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+    names.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Section {
+        size: u32,
+        #[serde(default)]
+        inner: Inner,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        #[serde(default)]
+        level: u8,
+    }
+
+    fn problems(section: Value) -> Vec<String> {
+        deserialize_section::<Section>(section)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_wrong_and_unknown_key_is_reported() {
+        let found = problems(json!({"size": 1, "colour": 1, "inner": {"level": "x", "hue": 2}}));
+        assert_eq!(found.len(), 3, "{found:?}");
+        for expected in [
+            "colour: unknown field",
+            "inner.level: invalid type",
+            "inner.hue: unknown field",
+        ] {
+            assert!(found.iter().any(|p| p.starts_with(expected)), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_required_value_is_not_also_reported_missing() {
+        assert_eq!(problems(json!({"size": "big"})).len(), 1);
+        let found = problems(json!({}));
+        assert_eq!(found, [".: missing field `size`"]);
+    }
+
+    #[test]
+    fn a_good_section_deserializes() {
+        let section: Section = deserialize_section(json!({"size": 3})).unwrap();
+        assert_eq!(section.size, 3);
+    }
+}
