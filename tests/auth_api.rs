@@ -831,13 +831,10 @@ fn the_logs_hold_no_session_id_and_no_password() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calendula.log");
     let dbname = common::fresh_database();
-    let cluster = common::cluster();
     let yaml = format!(
-        "database:\n  hosts: [\"127.0.0.1:{}\"]\n  dbname: {dbname}\n  user: {}\n\
-         logging:\n  stdout: false\n  level: debug\n  file: {}\n\
+        "{}logging:\n  stdout: false\n  level: debug\n  file: {}\n\
          modules:\n  auth:\n    enforce: true\n",
-        cluster.primary().port(),
-        cluster.user(),
+        common::database_yaml_for(&dbname),
         log.display()
     );
     let server = common::binary::Binary::start(dir.path(), &yaml);

@@ -57,6 +57,14 @@ fn listed(server: &TestServer, login: &str, from: &str, to: &str) -> Vec<Value> 
     body.as_array().expect("a JSON array").clone()
 }
 
+/// A `participants` list naming `logins`, with no decisions.
+fn participants(logins: &[&str]) -> Value {
+    logins
+        .iter()
+        .map(|login| json!({"user": {"login": login}}))
+        .collect()
+}
+
 /// (id, start_time, end_time) of each listed item.
 fn spans(items: &[Value]) -> Vec<(i64, String, String)> {
     items
@@ -1032,11 +1040,7 @@ fn unknown_author_is_422_listing_it() {
     // With unknown participants too, one answer lists every unknown login.
     server.user("bob", json!({}));
     let mut body = simple_event("ghost", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
-    body["participants"] = json!([
-        {"user": {"login": "zed"}},
-        {"user": {"login": "bob"}},
-        {"user": {"login": "ghost"}}
-    ]);
+    body["participants"] = participants(&["zed", "bob", "ghost"]);
     assert_eq!(
         server.post("/event", body),
         (
@@ -1068,12 +1072,7 @@ fn unknown_participants_are_422_listing_all_of_them() {
     server.user("ada", json!({}));
     server.user("bob", json!({}));
     let mut body = simple_event("ada", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z");
-    body["participants"] = json!([
-        {"user": {"login": "zed"}},
-        {"user": {"login": "bob"}},
-        {"user": {"login": "amy"}},
-        {"user": {"login": "zed"}}
-    ]);
+    body["participants"] = participants(&["zed", "bob", "amy", "zed"]);
     assert_eq!(
         server.post("/event", body),
         (
@@ -1229,7 +1228,7 @@ fn rejected_creates_leave_nothing_behind() {
     assert_eq!(before, "0,0,0");
     let mut bad = Vec::new();
     let mut b = good();
-    b["participants"] = json!([{"user": {"login": "bob"}}, {"user": {"login": "ghost"}}]);
+    b["participants"] = participants(&["bob", "ghost"]);
     bad.push(b);
     let mut b = good();
     b["notifications"] =

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::binary::{free_port, Binary};
+use common::binary::Binary;
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 
@@ -18,7 +18,7 @@ fn config_in(dir: &Path) -> String {
     let mut config: serde_yaml::Value = serde_yaml::from_str(&shipped).unwrap();
     let embedded = &mut config["database"]["embedded"];
     embedded["dir"] = dir.join("pg").to_string_lossy().into_owned().into();
-    embedded["port"] = u64::from(free_port()).into();
+    embedded["port"] = u64::from(calendula_pg::free_port().expect("free port")).into();
     serde_yaml::to_string(&config).unwrap()
 }
 

@@ -422,7 +422,7 @@ fn a_killed_server_resumes_after_restart_without_sending_twice() {
     );
     server.kill_hard();
     let at_kill = hooks.count();
-    let sql = |q: &str| common::cluster().primary().psql(&dbname, q).unwrap();
+    let sql = |q: &str| common::psql(&dbname, q);
     let unfinished: usize = sql(
         "SELECT (SELECT count(*) FROM notification_deliveries WHERE status = 'pending') \
               + (SELECT count(*) FROM notification_schedule) * 5",

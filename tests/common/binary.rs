@@ -1,18 +1,9 @@
 //! The real `calendula` binary as a child process: started with a config file written to
 //! a directory, waited for until healthy, and stopped with SIGTERM or SIGKILL.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The real `calendula` binary, with its config file written to `dir`.
 pub struct Binary {
@@ -24,7 +15,7 @@ impl Binary {
     pub fn start(dir: &Path, config_yaml: &str) -> Binary {
         let config = dir.join("config.yaml");
         std::fs::write(&config, config_yaml).expect("write config");
-        let port = free_port();
+        let port = calendula_pg::free_port().expect("free port");
         let child = Command::new(env!("CARGO_BIN_EXE_calendula"))
             .args([
                 "--config",

@@ -60,6 +60,11 @@ fn database_yaml(port: u16, dbname: &str) -> String {
     format!("database:\n  hosts: [\"127.0.0.1:{port}\"]\n  dbname: {dbname}\n  user: calendula\n  timeout: 5s\n")
 }
 
+/// Runs SQL against test database `dbname` on the shared primary; psql's unaligned output.
+pub fn psql(dbname: &str, sql: &str) -> String {
+    cluster().primary().psql(dbname, sql).expect("psql")
+}
+
 /// A new, migrated, empty database; returns its name.
 pub fn fresh_database() -> String {
     let shared = shared();
@@ -144,7 +149,7 @@ impl TestServer {
 
     /// Runs SQL against this server's database (for assertions on what was stored).
     pub fn sql(&self, sql: &str) -> String {
-        cluster().primary().psql(&self.dbname, sql).expect("psql")
+        psql(&self.dbname, sql)
     }
 
     /// Creates a user with sensible defaults overridden by `extra` fields.

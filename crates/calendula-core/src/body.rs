@@ -41,10 +41,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// name is taken from the message (`missing field `login``).
 fn field_of(path: &str, error: &serde_json::Error) -> String {
     let message = error.to_string();
-    let missing = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
-    match (path, missing) {
+    match (path, missing_field(&message)) {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
         (parent, Some(name)) => format!("{parent}.{name}"),
@@ -67,6 +64,11 @@ pub async fn read_limited(req: &Request<'_>, data: Data<'_>) -> Result<Vec<u8>, 
         )),
         Err(e) => Err(ApiError::bad_request(Some("body"), e.to_string())),
     }
+}
+
+/// The field serde's "missing field `x`" message names (serde reports it at the parent).
+pub(crate) fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
 }
 
 #[rocket::async_trait]

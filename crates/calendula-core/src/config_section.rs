@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_path_to_error::{Path, Segment};
 
+use crate::body::missing_field;
 use crate::module::ConfigProblem;
 
 /// Past this many, the rest of a section's problems wait for the next run.
@@ -43,11 +44,6 @@ pub fn deserialize_section<T: DeserializeOwned>(
         }
     }
     Err(problems)
-}
-
-/// `missing field `x`` → `x`.
-fn missing_field(message: &str) -> Option<&str> {
-    message.strip_prefix("missing field `")?.split('`').next()
 }
 
 /// Removes the mapping entry `path` names; returns (parent path, key). Sequence elements

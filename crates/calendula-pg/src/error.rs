@@ -54,8 +54,8 @@ pub enum LaunchError {
     #[error("{0}")]
     NotAccessible(String),
 
-    /// Invalid options or an environment this launcher cannot work in (for example a
-    /// directory the `postgres` OS user cannot reach). The message says what to change.
+    /// Invalid options or an environment this launcher cannot work in. The message says
+    /// what to change.
     #[error("{0}")]
     Setup(String),
 }

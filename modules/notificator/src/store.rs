@@ -178,12 +178,15 @@ pub async fn expand_due(
         }
 
         let mut rows = DeliveryColumns::default();
+        // What the leased rows will send, by (rule, recipient).
+        let mut leased_messages: HashMap<(i64, i64), Message> = HashMap::new();
         let mut advance = (Vec::new(), Vec::new(), Vec::new());
         let mut finished = Vec::new();
         for d in &due {
             let channel = Channel::parse(&d.channel).unwrap_or(Channel::Slack);
             let sender = params.senders.get(channel);
             let overdue = waited(d.db_now, d.fire_at);
+            let event = events.get(&d.event_id);
             for r in by_event.get(&d.event_id).into_iter().flatten() {
                 let contact = r.contact(channel);
                 let (status, reason) = if overdue > params.max_lateness {
@@ -202,8 +205,21 @@ pub async fn expand_due(
                 };
                 let leased = status == PENDING && rows.leased < params.lease_slots;
                 rows.push(d, r.user_id, contact, status, reason, leased);
+                if let (true, Some(event)) = (leased, event) {
+                    let message = Message {
+                        event_id: d.event_id,
+                        event_name: event.name.clone(),
+                        timezone: event.timing.timezone.clone(),
+                        occurrence_start: d.occurrence_start,
+                        channel,
+                        offset: d.offset_text.clone(),
+                        login: r.login.clone(),
+                        contact: contact.map(str::to_owned),
+                    };
+                    leased_messages.insert((d.rule_id, r.user_id), message);
+                }
             }
-            let next = events.get(&d.event_id).and_then(|e| {
+            let next = event.and_then(|e| {
                 next_due(&e.series(), offset(d.offset_minutes), d.occurrence_start)
             });
             match next {
@@ -237,38 +253,17 @@ pub async fn expand_due(
                 .await?;
         }
 
-        // The leased rows, as messages.
-        let rules: HashMap<i64, &DueRule> = due.iter().map(|d| (d.rule_id, d)).collect();
-        let people: HashMap<i64, &Recipient> = recipients.iter().map(|r| (r.user_id, r)).collect();
-        let mut to_send = Vec::new();
-        for row in &deliveries {
-            let (Some(token), Some(rule), Some(person)) = (
-                row.lease_token,
-                rules.get(&row.rule_id),
-                people.get(&row.user_id),
-            ) else {
-                continue;
-            };
-            let Some(event) = events.get(&rule.event_id) else {
-                continue;
-            };
-            let channel = Channel::parse(&rule.channel).unwrap_or(Channel::Slack);
-            to_send.push(Claimed {
-                id: row.id,
-                lease_token: token,
-                attempts: 1,
-                message: Message {
-                    event_id: event.id,
-                    event_name: event.name.clone(),
-                    timezone: event.timing.timezone.clone(),
-                    occurrence_start: rule.occurrence_start,
-                    channel,
-                    offset: rule.offset_text.clone(),
-                    login: person.login.clone(),
-                    contact: person.contact(channel).map(str::to_owned),
-                },
-            });
-        }
+        let to_send = deliveries
+            .iter()
+            .filter_map(|row| {
+                Some(Claimed {
+                    id: row.id,
+                    lease_token: row.lease_token?,
+                    attempts: 1,
+                    message: leased_messages.remove(&(row.rule_id, row.user_id))?,
+                })
+            })
+            .collect();
         Ok(Expanded {
             rules: due.len(),
             deliveries,
@@ -280,7 +275,8 @@ pub async fn expand_due(
     .await
 }
 
-fn waited(now: DateTime<Utc>, since: DateTime<Utc>) -> Duration {
+/// How long `since` lies before `now` (zero if it does not).
+pub(crate) fn waited(now: DateTime<Utc>, since: DateTime<Utc>) -> Duration {
     (now - since).to_std().unwrap_or_default()
 }
 

@@ -165,9 +165,6 @@ impl Worker {
                 self.metrics.count(channel, &row.status, 1);
             }
         }
-        if let Some(wait) = expanded.oldest_wait {
-            self.metrics.backlog(wait.as_secs_f64());
-        }
         let mut busy = expanded.rules >= s.batch_size as usize;
         let leased = expanded.to_send.len();
         self.dispatch(expanded.to_send, slots, done_tx, tasks);
@@ -201,11 +198,16 @@ impl Worker {
                 began.elapsed()
             );
         }
-        if busy {
-            return Ok(Duration::ZERO);
-        }
-        if free == 0 {
-            return Ok(SATURATED_PAUSE);
+        if busy || free == 0 {
+            // More is due than this round took: the oldest claimed is the backlog.
+            if let Some(wait) = expanded.oldest_wait {
+                self.metrics.backlog(wait.as_secs_f64());
+            }
+            return Ok(if busy {
+                Duration::ZERO
+            } else {
+                SATURATED_PAUSE
+            });
         }
 
         let next = store::next_due_at(&mut conn)
@@ -215,8 +217,7 @@ impl Worker {
         let now = Utc::now();
         Ok(match next {
             Some(at) if at <= now => {
-                self.metrics
-                    .backlog((now - at).to_std().unwrap_or_default().as_secs_f64());
+                self.metrics.backlog(store::waited(now, at).as_secs_f64());
                 CONTENDED_PAUSE.min(s.poll_interval)
             }
             Some(at) => {

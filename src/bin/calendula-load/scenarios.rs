@@ -137,20 +137,8 @@ fn request(
                 "start_calc_from": month(rng).0,
                 "user_logins": some_logins(world, rng, n),
             })),
-        Kind::FreeSlotNear | Kind::FreeSlotFar => {
-            let pair = if matches!(kind, Kind::FreeSlotNear) {
-                &world.near_pair
-            } else {
-                &world.far_pair
-            };
-            client
-                .post(format!("{base}/funcs/calc_free_slot"))
-                .json(&json!({
-                    "event_duration": "01:00",
-                    "start_calc_from": crate::seed::BLOCKED_FROM,
-                    "user_logins": pair,
-                }))
-        }
+        Kind::FreeSlotNear => blocked_pair_slot(client, base, &world.near_pair),
+        Kind::FreeSlotFar => blocked_pair_slot(client, base, &world.far_pair),
         Kind::FreeBusy => {
             let (from, _) = month(rng);
             let to = chrono::DateTime::parse_from_rfc3339(&from)
@@ -159,6 +147,21 @@ fn request(
             client.post(format!("{base}/funcs/free_busy")).json(&json!({"user_logins": some_logins(world, rng, 3), "time_from": from, "time_to": to}))
         }
     }
+}
+
+/// The first hour `pair` (blocked from `BLOCKED_FROM` on) is free together.
+fn blocked_pair_slot(
+    client: &reqwest::Client,
+    base: &str,
+    pair: &[String; 2],
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/funcs/calc_free_slot"))
+        .json(&json!({
+            "event_duration": "01:00",
+            "start_calc_from": crate::seed::BLOCKED_FROM,
+            "user_logins": pair,
+        }))
 }
 
 /// Prints the first few failures of a run, so that errors in the summary have a cause.

@@ -138,6 +138,10 @@ pub async fn seed(client: &reqwest::Client, base: &str, args: &Args) -> Result<W
     if let Some(heavy) = &heavy_login {
         user_bodies.push(user_body(0, heavy));
     }
+    let near_pair = [format!("load{run}-near-a"), format!("load{run}-near-b")];
+    let far_pair = [format!("load{run}-far-a"), format!("load{run}-far-b")];
+    let pair_users = near_pair.iter().chain(&far_pair).enumerate();
+    user_bodies.extend(pair_users.map(|(i, l)| user_body(i, l)));
     run_all(client, format!("{base}/users"), user_bodies, args.clients).await?;
     let mut rng = Rng::new(0x5eed);
     let mut event_bodies = Vec::new();
@@ -149,15 +153,6 @@ pub async fn seed(client: &reqwest::Client, base: &str, args: &Args) -> Result<W
     if let Some(heavy) = &heavy_login {
         event_bodies.extend((0..args.heavy_events).map(|_| event_body(&mut rng, heavy, &logins)));
     }
-    let near_pair = [format!("load{run}-near-a"), format!("load{run}-near-b")];
-    let far_pair = [format!("load{run}-far-a"), format!("load{run}-far-b")];
-    let pair_users = near_pair
-        .iter()
-        .chain(&far_pair)
-        .enumerate()
-        .map(|(i, l)| user_body(i, l))
-        .collect();
-    run_all(client, format!("{base}/users"), pair_users, args.clients).await?;
     for (pair, days) in [(&near_pair, 1), (&far_pair, 300)] {
         event_bodies.extend(pair.iter().map(|author| blocking_event(author, days)));
     }
