@@ -7,9 +7,11 @@ use calendula_core::validate;
 use calendula_core::{ApiError, ApiResult};
 use calendula_db::events;
 use calendula_db::users::UserRow;
-use calendula_time::freeslot;
+use calendula_time::freeslot::FreeGaps;
 use calendula_time::intervals::{self, Interval};
+use calendula_time::workhours::WorkHours;
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 
 /// The first window searched. A slot within it costs one small query; otherwise the rest of
@@ -69,33 +71,76 @@ impl OverBudget {
     }
 }
 
+/// Each user's busy occurrences so far in one window, against `limits.max_occurrences`.
+struct Budget {
+    limit: usize,
+    used: HashMap<i64, usize>,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Self {
+        Budget {
+            limit,
+            used: HashMap::new(),
+        }
+    }
+
+    fn charge(&mut self, user_id: i64, occurrences: usize) -> Result<(), OverBudget> {
+        let used = self.used.entry(user_id).or_default();
+        *used += occurrences;
+        if *used > self.limit {
+            return Err(OverBudget { user_id });
+        }
+        Ok(())
+    }
+}
+
+/// Calls `each` with the occurrences of `row`'s event overlapping `window`, at most one
+/// more than `budget` (enough to tell that it is over), and says how many there were.
+fn expand(
+    row: &events::BusyEvent,
+    window: Interval,
+    budget: usize,
+    mut each: impl FnMut(Interval),
+) -> usize {
+    let series = row.timing.series();
+    let occurrences = series
+        .overlapping(window.start, window.end)
+        .take(budget + 1);
+    occurrences.fold(0, |count, o| {
+        each(Interval::new(o.start, o.end));
+        count + 1
+    })
+}
+
+async fn load_busy_rows(
+    conn: &mut AsyncPgConnection,
+    users: &[UserRow],
+    window: Interval,
+) -> ApiResult<Vec<events::BusyEvent>> {
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    events::busy_in_window(conn, &ids, window.start, window.end).await
+}
+
 impl BusyEvents {
     async fn load(
         conn: &mut AsyncPgConnection,
         users: &[UserRow],
         window: Interval,
-        budget: usize,
+        limit: usize,
     ) -> ApiResult<Result<Self, OverBudget>> {
-        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-        let rows = events::busy_in_window(conn, &ids, window.start, window.end).await?;
+        let rows = load_busy_rows(conn, users, window).await?;
         let mut occurrences: HashMap<i64, Vec<Interval>> = HashMap::new();
-        let mut per_user: HashMap<i64, usize> = HashMap::new();
+        let mut budget = Budget::new(limit);
         let mut members = Vec::with_capacity(rows.len());
         for row in rows {
             let list = occurrences.entry(row.event_id).or_insert_with(|| {
-                let series = row.timing.series();
-                let expanded = series.overlapping(window.start, window.end);
-                expanded
-                    .take(budget + 1)
-                    .map(|o| Interval::new(o.start, o.end))
-                    .collect()
+                let mut list = Vec::new();
+                expand(&row, window, limit, |o| list.push(o));
+                list
             });
-            let count = per_user.entry(row.user_id).or_default();
-            *count += list.len();
-            if *count > budget {
-                return Ok(Err(OverBudget {
-                    user_id: row.user_id,
-                }));
+            if let Err(over) = budget.charge(row.user_id, list.len()) {
+                return Ok(Err(over));
             }
             members.push((row.user_id, row.event_id));
         }
@@ -104,18 +149,69 @@ impl BusyEvents {
             members,
         }))
     }
+}
 
-    /// Every occurrence, whoever it keeps busy.
-    fn all(self) -> impl Iterator<Item = Interval> {
-        self.occurrences.into_values().flatten()
+/// Takes every occurrence that keeps one of `users` busy out of `free`. Stops early once no
+/// gap is left, and expands each event only over what is still open.
+async fn take_busy_time(
+    conn: &mut AsyncPgConnection,
+    users: &[UserRow],
+    free: &mut FreeGaps,
+    limit: usize,
+) -> ApiResult<Result<(), OverBudget>> {
+    let Some(window) = free.bounds() else {
+        return Ok(Ok(()));
+    };
+    let rows = load_busy_rows(conn, users, window).await?;
+    // Event id → occurrences taken out: an event shared by several users is expanded once.
+    let mut taken: HashMap<i64, usize> = HashMap::new();
+    let mut budget = Budget::new(limit);
+    for row in rows {
+        let count = match taken.get(&row.event_id) {
+            Some(count) => *count,
+            None => {
+                let Some(open) = free.bounds() else {
+                    break;
+                };
+                let count = expand(&row, open, limit, |o| free.remove(o));
+                taken.insert(row.event_id, count);
+                count
+            }
+        };
+        if let Err(over) = budget.charge(row.user_id, count) {
+            return Ok(Err(over));
+        }
     }
+    Ok(Ok(()))
+}
+
+/// `user`'s zone and working hours, if they have any.
+fn work_hours(user: &UserRow) -> Option<(Tz, WorkHours)> {
+    user.work_days()
+        .map(|days| (user.tz(), validate::work_hours(&days)))
 }
 
 /// When `user` is outside working hours within `window` (nothing without `work_days`).
 pub fn off_hours(user: &UserRow, window: Interval) -> Vec<Interval> {
-    user.work_days()
-        .map(|days| validate::work_hours(&days).off_hours(user.tz(), window))
+    work_hours(user)
+        .map(|(tz, hours)| hours.off_hours(tz, window))
         .unwrap_or_default()
+}
+
+/// When any of `users` is outside working hours within `window`, merged. Computed once per
+/// distinct zone and hours: colleagues mostly share them, and a year of them costs.
+fn anyone_off_hours(users: &[UserRow], window: Interval) -> Vec<Interval> {
+    let mut distinct: Vec<(Tz, WorkHours)> = Vec::new();
+    for hours in users.iter().filter_map(work_hours) {
+        if !distinct.contains(&hours) {
+            distinct.push(hours);
+        }
+    }
+    intervals::merge(
+        distinct
+            .iter()
+            .flat_map(|(tz, hours)| hours.off_hours(*tz, window)),
+    )
 }
 
 /// Up to `limit` earliest non-overlapping slots of `duration` in `[from, until)` free for all `users`.
@@ -167,8 +263,8 @@ fn end_after(from: DateTime<Utc>, span: Duration, until: DateTime<Utc>) -> DateT
 }
 
 /// Up to `limit` earliest slots in `window`. Working hours need no database: where they
-/// leave no room for a slot there is no query, and the query starts at the first slot
-/// they allow.
+/// leave no room for a slot there is no query, and the query covers only the stretch from
+/// the first to the last place they leave room.
 async fn slots_in(
     conn: &mut AsyncPgConnection,
     users: &[UserRow],
@@ -177,22 +273,8 @@ async fn slots_in(
     limit: usize,
     budget: usize,
 ) -> ApiResult<Result<Vec<Interval>, OverBudget>> {
-    let off = intervals::merge(users.iter().flat_map(|u| off_hours(u, window)));
-    let Some(first) = freeslot::free_slots(&off, window.start, window.end, duration, 1).pop()
-    else {
-        return Ok(Ok(Vec::new()));
-    };
-    let window = Interval::new(first.start, window.end);
-    let events = match BusyEvents::load(conn, users, window, budget).await? {
-        Ok(events) => events,
-        Err(over) => return Ok(Err(over)),
-    };
-    let busy = intervals::merge(off.into_iter().chain(events.all()));
-    Ok(Ok(freeslot::free_slots(
-        &busy,
-        window.start,
-        window.end,
-        duration,
-        limit,
-    )))
+    let mut free = FreeGaps::new(&anyone_off_hours(users, window), window, duration);
+    Ok(take_busy_time(conn, users, &mut free, budget)
+        .await?
+        .map(|()| free.slots(limit)))
 }

@@ -423,6 +423,70 @@ fn declined_does_not_block_maybe_and_undecided_do_author_always() {
     assert_eq!(spans(&fb["p_maybe"]["busy"]), expected(&[]));
 }
 
+/// `busy_events` (what the free-time queries read) is filled by migration 000005 on a
+/// database that existed before it, and kept by triggers after. Both must give the same
+/// rows: a database is taken back to before the migration and migrated again.
+#[test]
+fn busy_events_backfill_matches_what_the_triggers_keep() {
+    let server = TestServer::start();
+    for login in ["auth", "p_yes", "p_no", "p_later"] {
+        server.user(login, json!({}));
+    }
+    let id = event(
+        &server,
+        "auth",
+        "2026-03-02T09:00:00Z",
+        "2026-03-02T10:00:00Z",
+        json!({"participants": [
+            participant("auth", "maybe"),
+            participant("p_yes", "yes"),
+            participant("p_no", "no"),
+            {"user": {"login": "p_later"}},
+        ], "repetition": {"type": "weekly", "weekly_days": ["mon", "wed"]}}),
+    );
+    event(
+        &server,
+        "p_no",
+        "2026-03-03T09:00:00Z",
+        "2026-03-03T10:00:00Z",
+        json!({}),
+    );
+    answer(&server, id, "p_later", "no");
+    answer(&server, id, "auth", "no");
+    let rows = "SELECT user_id, event_id, span, start_time, end_time, timezone, repeat_type, \
+                repeat_each, repeat_weekly_days, repeat_monthly_last_week, repeat_due, start_wall \
+                FROM busy_events ORDER BY event_id, user_id";
+    let kept = server.sql(rows);
+    // auth (declining their own event) and p_yes for the series, p_no for their own.
+    assert_eq!(kept.lines().count(), 3, "{kept}");
+
+    let dbname = server.dbname.clone();
+    drop(server);
+    common::psql(
+        &dbname,
+        include_str!("../migrations/2026-11-27-000005_busy_events/down.sql"),
+    );
+    common::psql(
+        &dbname,
+        "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000005'",
+    );
+    assert!(common::psql(&dbname, "SELECT to_regclass('busy_events')")
+        .trim()
+        .is_empty());
+
+    let server = TestServer::with_yaml_in(&dbname, "");
+    assert_eq!(server.sql(rows), kept);
+    // The triggers are back too.
+    answer(&server, id, "p_later", "yes");
+    let a = first_slot(
+        &server,
+        &["p_later"],
+        "2026-03-04T09:00:00Z",
+        json!("00:30"),
+    );
+    assert_slot(&a, "2026-03-04T10:00:00Z", "2026-03-04T10:30:00Z");
+}
+
 // ----------------------------------------------------------------------------------------
 // 5. Recurring busy blocks
 // ----------------------------------------------------------------------------------------

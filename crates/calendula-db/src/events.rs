@@ -408,20 +408,13 @@ pub async fn busy_in_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> ApiResult<Vec<BusyEvent>> {
-    // The hot query of `/funcs/*`: timing columns only, and no per-user UNION to
-    // deduplicate (authors are left out of the participant half instead).
+    // The hot query of `/funcs/*`: one index-only scan per user over `busy_events`, which
+    // holds exactly these (user, event) pairs with the timing columns.
     let query = UsersWindowQuery {
-        select: "SELECT u.id AS user_id, e.id AS event_id, e.start_time, e.end_time, \
-                 e.timezone, e.repeat_type, e.repeat_each, e.repeat_weekly_days, \
-                 e.repeat_monthly_last_week, e.repeat_due, e.start_wall",
-        body: "CROSS JOIN LATERAL ( \
-                   SELECT ev.* FROM events ev \
-                   WHERE ev.author_id = u.id AND ev.span && q.window_range \
-                   UNION ALL \
-                   SELECT ev.* FROM participants p JOIN events ev ON ev.id = p.event_id \
-                   WHERE p.user_id = u.id AND p.span && q.window_range \
-                     AND p.decision <> 'no' AND ev.author_id <> u.id \
-               ) e",
+        select: "SELECT b.user_id, b.event_id, b.start_time, b.end_time, b.timezone, \
+                 b.repeat_type, b.repeat_each, b.repeat_weekly_days, \
+                 b.repeat_monthly_last_week, b.repeat_due, b.start_wall",
+        body: "JOIN busy_events b ON b.user_id = u.id AND b.span && q.window_range",
         user_ids,
         from,
         to,
