@@ -15,8 +15,9 @@ use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 
 /// The first window searched. A slot within it costs one small query; otherwise the rest of
-/// the horizon is searched in one more: each query has a fixed cost per user (two index
-/// scans) that dwarfs what a longer window adds, so growing windows step by step costs more.
+/// the horizon is searched in one more: each query has a fixed cost per user (an index
+/// descent per reach class), which growing windows step by step would pay again at every
+/// step.
 const FIRST_WINDOW: Duration = Duration::days(7);
 
 /// Each user's busy intervals (event occurrences they have not declined) within `window`,
@@ -71,24 +72,25 @@ impl OverBudget {
     }
 }
 
-/// Each user's busy occurrences so far in one window, against `limits.max_occurrences`.
-struct Budget {
-    limit: usize,
-    used: HashMap<i64, usize>,
+/// Each user's busy occurrences counted so far in one window, against the budget
+/// (`limits.max_occurrences`).
+struct Spending {
+    budget: usize,
+    per_user: HashMap<i64, usize>,
 }
 
-impl Budget {
-    fn new(limit: usize) -> Self {
-        Budget {
-            limit,
-            used: HashMap::new(),
+impl Spending {
+    fn new(budget: usize) -> Self {
+        Spending {
+            budget,
+            per_user: HashMap::new(),
         }
     }
 
     fn charge(&mut self, user_id: i64, occurrences: usize) -> Result<(), OverBudget> {
-        let used = self.used.entry(user_id).or_default();
-        *used += occurrences;
-        if *used > self.limit {
+        let spent = self.per_user.entry(user_id).or_default();
+        *spent += occurrences;
+        if *spent > self.budget {
             return Err(OverBudget { user_id });
         }
         Ok(())
@@ -127,19 +129,19 @@ impl BusyEvents {
         conn: &mut AsyncPgConnection,
         users: &[UserRow],
         window: Interval,
-        limit: usize,
+        budget: usize,
     ) -> ApiResult<Result<Self, OverBudget>> {
         let rows = load_busy_rows(conn, users, window).await?;
         let mut occurrences: HashMap<i64, Vec<Interval>> = HashMap::new();
-        let mut budget = Budget::new(limit);
+        let mut spending = Spending::new(budget);
         let mut members = Vec::with_capacity(rows.len());
         for row in rows {
             let list = occurrences.entry(row.event_id).or_insert_with(|| {
                 let mut list = Vec::new();
-                expand(&row, window, limit, |o| list.push(o));
+                expand(&row, window, budget, |o| list.push(o));
                 list
             });
-            if let Err(over) = budget.charge(row.user_id, list.len()) {
+            if let Err(over) = spending.charge(row.user_id, list.len()) {
                 return Ok(Err(over));
             }
             members.push((row.user_id, row.event_id));
@@ -152,20 +154,24 @@ impl BusyEvents {
 }
 
 /// Takes every occurrence that keeps one of `users` busy out of `free`. Stops early once no
-/// gap is left, and expands each event only over what is still open.
+/// gap is left, and expands each event only over what is still open, so the budget counts
+/// the occurrences the search examined.
 async fn take_busy_time(
     conn: &mut AsyncPgConnection,
     users: &[UserRow],
     free: &mut FreeGaps,
-    limit: usize,
+    budget: usize,
 ) -> ApiResult<Result<(), OverBudget>> {
     let Some(window) = free.bounds() else {
         return Ok(Ok(()));
     };
-    let rows = load_busy_rows(conn, users, window).await?;
+    let mut rows = load_busy_rows(conn, users, window).await?;
+    // What is examined before the gaps close depends on the order: a fixed one keeps the
+    // budget's verdict independent of the query plan.
+    rows.sort_unstable_by_key(|row| (row.user_id, row.event_id));
     // Event id → occurrences taken out: an event shared by several users is expanded once.
     let mut taken: HashMap<i64, usize> = HashMap::new();
-    let mut budget = Budget::new(limit);
+    let mut spending = Spending::new(budget);
     for row in rows {
         let count = match taken.get(&row.event_id) {
             Some(count) => *count,
@@ -173,12 +179,12 @@ async fn take_busy_time(
                 let Some(open) = free.bounds() else {
                     break;
                 };
-                let count = expand(&row, open, limit, |o| free.remove(o));
+                let count = expand(&row, open, budget, |o| free.remove(o));
                 taken.insert(row.event_id, count);
                 count
             }
         };
-        if let Err(over) = budget.charge(row.user_id, count) {
+        if let Err(over) = spending.charge(row.user_id, count) {
             return Ok(Err(over));
         }
     }

@@ -444,21 +444,37 @@ fn busy_events_backfill_matches_what_the_triggers_keep() {
             {"user": {"login": "p_later"}},
         ], "repetition": {"type": "weekly", "weekly_days": ["mon", "wed"]}}),
     );
-    event(
+    let own = event(
         &server,
         "p_no",
         "2026-03-03T09:00:00Z",
         "2026-03-03T10:00:00Z",
         json!({}),
     );
+    let solo = event(
+        &server,
+        "p_yes",
+        "2026-03-05T09:00:00Z",
+        "2026-03-05T10:00:00Z",
+        json!({}),
+    );
     answer(&server, id, "p_later", "no");
-    answer(&server, id, "auth", "no");
+    answer(&server, id, "auth", "no"); // an author's answer: busy all the same
+    answer(&server, id, "p_yes", "no");
+    answer(&server, id, "p_yes", "yes");
+    answer(&server, solo, "p_yes", "no"); // the author becomes a participant
+    let who = server.sql(
+        "SELECT string_agg(u.login || ':' || b.event_id, ',' ORDER BY b.event_id, u.login) \
+         FROM busy_events b JOIN users u ON u.id = b.user_id",
+    );
+    assert_eq!(
+        who.trim(),
+        format!("auth:{id},p_yes:{id},p_no:{own},p_yes:{solo}")
+    );
     let rows = "SELECT user_id, event_id, span, start_time, end_time, timezone, repeat_type, \
                 repeat_each, repeat_weekly_days, repeat_monthly_last_week, repeat_due, start_wall \
                 FROM busy_events ORDER BY event_id, user_id";
     let kept = server.sql(rows);
-    // auth (declining their own event) and p_yes for the series, p_no for their own.
-    assert_eq!(kept.lines().count(), 3, "{kept}");
 
     let dbname = server.dbname.clone();
     drop(server);
@@ -1141,6 +1157,95 @@ fn free_busy_instants_survive_offsets_with_seconds() {
 // ----------------------------------------------------------------------------------------
 // 11. free_busy
 // ----------------------------------------------------------------------------------------
+
+/// Busy time is found however far before the window an event starts. The database reads
+/// events by how far they reach past their start (at most 24 hours, at most 400 days, or
+/// more): one user per case on each side of those bounds, all busy on Sunday 2026-03-01
+/// (UTC, no working hours), except `ended`, whose series stopped the day before.
+#[test]
+fn busy_time_is_found_however_far_back_it_starts() {
+    let server = TestServer::start();
+    let cases: [(&str, &str, &str, Value); 7] = [
+        (
+            "day_long",
+            "2026-02-28T00:30:00Z",
+            "2026-03-01T00:30:00Z",
+            json!({}),
+        ),
+        (
+            "just_over_a_day",
+            "2026-02-28T00:00:00Z",
+            "2026-03-01T01:00:00Z",
+            json!({}),
+        ),
+        (
+            "trip",
+            "2025-01-26T00:00:00Z",
+            "2026-03-01T02:00:00Z",
+            json!({}),
+        ),
+        (
+            "sabbatical",
+            "2024-01-01T00:00:00Z",
+            "2026-03-01T03:00:00Z",
+            json!({}),
+        ),
+        (
+            "forever",
+            "2016-03-01T10:00:00Z",
+            "2016-03-01T11:00:00Z",
+            json!({"repetition": {"type": "daily"}}),
+        ),
+        (
+            "year_of_sundays",
+            "2025-03-02T12:00:00Z",
+            "2025-03-02T13:00:00Z",
+            json!({"repetition": {"type": "weekly", "weekly_days": ["sun"],
+                               "due_date": "2026-03-30T00:00:00Z"}}),
+        ),
+        (
+            "ended",
+            "2016-01-01T10:00:00Z",
+            "2016-01-01T11:00:00Z",
+            json!({"repetition": {"type": "daily", "due_date": "2026-02-28T10:00:00Z"}}),
+        ),
+    ];
+    for (login, start, end, extra) in &cases {
+        server.user(login, json!({}));
+        event(&server, login, start, end, extra.clone());
+    }
+    let reach = server.sql(
+        "SELECT string_agg(u.login || ':' || b.reach, ',' ORDER BY b.event_id) \
+         FROM busy_events b JOIN users u ON u.id = b.user_id",
+    );
+    assert_eq!(
+        reach.trim(),
+        "day_long:0,just_over_a_day:1,trip:1,sabbatical:2,forever:2,year_of_sundays:1,ended:2",
+        "every class is covered"
+    );
+    let logins: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    let (status, fb) = server.post(
+        FREE_BUSY,
+        json!({"user_logins": logins,
+               "time_from": "2026-03-01T00:00:00Z", "time_to": "2026-03-02T00:00:00Z"}),
+    );
+    assert_eq!(status, StatusCode::OK, "{fb}");
+    let day = |from: &str, to: &str| {
+        expected(&[[
+            &format!("2026-03-01T{from}:00+00:00"),
+            &format!("2026-03-01T{to}:00+00:00"),
+        ]])
+    };
+    assert_eq!(spans(&fb["day_long"]["busy"]), day("00:00", "00:30"));
+    assert_eq!(spans(&fb["just_over_a_day"]["busy"]), day("00:00", "01:00"));
+    assert_eq!(spans(&fb["trip"]["busy"]), day("00:00", "02:00"));
+    assert_eq!(spans(&fb["sabbatical"]["busy"]), day("00:00", "03:00"));
+    assert_eq!(spans(&fb["forever"]["busy"]), day("10:00", "11:00"));
+    assert_eq!(spans(&fb["year_of_sundays"]["busy"]), day("12:00", "13:00"));
+    assert_eq!(spans(&fb["ended"]["busy"]), expected(&[]));
+    let a = first_slot(&server, &logins, "2026-03-01T00:00:00Z", json!("01:00"));
+    assert_slot(&a, "2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z");
+}
 
 /// Monday 2026-01-05, window 00:00–24:00 UTC.
 /// nyc (New York, EST −05:00, Monday–Friday 09:00–17:00 = 14:00–22:00 UTC) authors

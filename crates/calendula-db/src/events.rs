@@ -375,7 +375,7 @@ pub async fn in_window(
     // One GiST index scan per user and table: (author_id, span) and (user_id, span).
     let query = UsersWindowQuery {
         select: "SELECT m.user_id, e.*",
-        body: "CROSS JOIN LATERAL ( \
+        body: "CROSS JOIN LATERAL unnest(q.ids) AS u(id) CROSS JOIN LATERAL ( \
                    SELECT u.id AS user_id, ev.id AS event_id FROM events ev \
                    WHERE ev.author_id = u.id AND ev.span && q.window_range \
                    UNION \
@@ -408,13 +408,24 @@ pub async fn busy_in_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> ApiResult<Vec<BusyEvent>> {
-    // The hot query of `/funcs/*`: one index-only scan per user over `busy_events`, which
-    // holds exactly these (user, event) pairs with the timing columns.
+    // The hot query of `/funcs/*`: index-only range scans of `busy_events`, one per reach
+    // class for all the users at once (the classes and their bounds: migration 000005).
     let query = UsersWindowQuery {
         select: "SELECT b.user_id, b.event_id, b.start_time, b.end_time, b.timezone, \
                  b.repeat_type, b.repeat_each, b.repeat_weekly_days, \
                  b.repeat_monthly_last_week, b.repeat_due, b.start_wall",
-        body: "JOIN busy_events b ON b.user_id = u.id AND b.span && q.window_range",
+        body: "CROSS JOIN LATERAL ( \
+                   SELECT * FROM busy_events b WHERE b.user_id = ANY(q.ids) AND b.reach = 0 \
+                     AND b.start_time > q.window_from - interval '24 hours' \
+                     AND b.start_time < q.window_to \
+                   UNION ALL \
+                   SELECT * FROM busy_events b WHERE b.user_id = ANY(q.ids) AND b.reach = 1 \
+                     AND b.start_time > q.window_from - interval '9600 hours' \
+                     AND b.start_time < q.window_to \
+                   UNION ALL \
+                   SELECT * FROM busy_events b WHERE b.user_id = ANY(q.ids) AND b.reach = 2 \
+                     AND b.start_time < q.window_to \
+               ) b WHERE b.span && q.window_range",
         user_ids,
         from,
         to,
@@ -422,9 +433,10 @@ pub async fn busy_in_window(
     Ok(query.load(conn).await?)
 }
 
-/// `select`, then `FROM` a row `q` holding the window (`q.window_range`, a `tstzrange`) joined to
-/// each user id (`u.id`), then `body`. Unlike `sql_query`, whose text diesel cannot know to
-/// be fixed, this is prepared once per connection and then reused.
+/// `select`, then `FROM` a row `q` holding the user ids (`q.ids`) and the window
+/// (`q.window_from`, `q.window_to`, and as a `tstzrange`, `q.window_range`), then `body`.
+/// Unlike `sql_query`, whose text diesel cannot know to be fixed, this is prepared once per
+/// connection and then reused.
 struct UsersWindowQuery<'a> {
     select: &'static str,
     body: &'static str,
@@ -438,11 +450,15 @@ impl QueryFragment<Pg> for UsersWindowQuery<'_> {
         out.push_sql(self.select);
         out.push_sql(" FROM (SELECT ");
         out.push_bind_param::<Array<Int8>, _>(&self.user_ids)?;
-        out.push_sql(" AS ids, tstzrange(");
+        out.push_sql(" AS ids, ");
+        out.push_bind_param::<Timestamptz, _>(&self.from)?;
+        out.push_sql(" AS window_from, ");
+        out.push_bind_param::<Timestamptz, _>(&self.to)?;
+        out.push_sql(" AS window_to, tstzrange(");
         out.push_bind_param::<Timestamptz, _>(&self.from)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamptz, _>(&self.to)?;
-        out.push_sql(") AS window_range) q CROSS JOIN LATERAL unnest(q.ids) AS u(id) ");
+        out.push_sql(") AS window_range) q ");
         out.push_sql(self.body);
         Ok(())
     }

@@ -27,9 +27,10 @@ pub fn free_slots(
 /// The stretches of a search range where a slot of `duration` still fits, narrowed as busy
 /// intervals are taken out one by one, in any order.
 ///
-/// The search for `n` calendars then costs O(occurrences · log gaps) with no sort of all
-/// the occurrences, and it can stop as soon as nothing is left: with many calendars there
-/// is often no common slot at all, and the last gap closes long before the last occurrence.
+/// An occurrence costs one tree search, plus the work on the gaps it cuts or closes, with no
+/// sort of all the occurrences; and the search can stop as soon as nothing is left: with
+/// many calendars there is often no common slot at all, and the last gap closes long
+/// before the last occurrence.
 #[derive(Debug, Clone)]
 pub struct FreeGaps {
     /// Gap start → gap end; disjoint, each at least `duration` long.
@@ -85,8 +86,8 @@ impl FreeGaps {
         }
     }
 
-    /// Up to `limit` earliest non-overlapping slots, packed from the start of each gap, as
-    /// [`free_slots`] gives them.
+    /// Up to `limit` earliest non-overlapping slots: from the start of each gap, back to back
+    /// while they fit.
     pub fn slots(&self, limit: usize) -> Vec<Interval> {
         self.gaps
             .iter()
