@@ -1,7 +1,7 @@
-//! Pure calendar arithmetic: recurrence expansion (young vs 1900 series, per type), interval
-//! merging and the free-slot sweep. `cargo bench -p calendula-time --bench calendar`.
+//! Pure calendar arithmetic: recurrence expansion (young vs 1900 series, per type), and the
+//! first free slot among many busy intervals. `cargo bench -p calendula-time --bench calendar`.
 
-use calendula_time::freeslot::free_slots;
+use calendula_time::freeslot::{free_slots, FreeGaps};
 use calendula_time::intervals::{merge, Interval};
 use calendula_time::localtime::to_instant;
 use calendula_time::recurrence::{RepeatType, Rule, Series};
@@ -85,29 +85,32 @@ fn busy(users: usize) -> Vec<Interval> {
         .collect()
 }
 
+/// The first free hour of a year among `users` × 200 busy intervals, two ways side by side:
+/// merging them all and walking the gaps, and taking them out of the open gaps one by one
+/// (what `/funcs/calc_free_slot` does, with working hours as the starting gaps).
 fn merging_and_search(c: &mut Criterion) {
     let mut group = c.benchmark_group("free_time");
+    let year = Interval::new(at(2026, 1, 1), at(2027, 1, 1));
+    let hour = Duration::hours(1);
     for users in [1, 10, 50, 100] {
         let raw = busy(users);
-        group.bench_with_input(BenchmarkId::new("merge", users), &raw, |b, raw| {
-            b.iter(|| black_box(merge(raw.iter().copied())))
-        });
-        let merged = merge(raw.iter().copied());
         group.bench_with_input(
-            BenchmarkId::new("free_slots_1h", users),
-            &merged,
-            |b, merged| {
+            BenchmarkId::new("merge_then_walk", users),
+            &raw,
+            |b, raw| {
                 b.iter(|| {
-                    black_box(free_slots(
-                        merged,
-                        at(2026, 1, 1),
-                        at(2027, 1, 1),
-                        Duration::hours(1),
-                        1,
-                    ))
+                    let merged = merge(raw.iter().copied());
+                    black_box(free_slots(&merged, year.start, year.end, hour, 1))
                 })
             },
         );
+        group.bench_with_input(BenchmarkId::new("free_gaps", users), &raw, |b, raw| {
+            b.iter(|| {
+                let mut free = FreeGaps::new(&[], year, hour);
+                raw.iter().for_each(|busy| free.remove(*busy));
+                black_box(free.slots(1))
+            })
+        });
     }
     group.finish();
 }

@@ -1,10 +1,8 @@
 //! The earliest common free slots of a group of users (`POST /funcs/calc_free_slot`).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 
-use crate::intervals::{complement, Interval};
+use crate::intervals::{complement, merge, Interval};
 
 /// Up to `limit` non-overlapping slots [t, t+duration) with from <= t and t+duration <= until,
 /// free of every interval in `busy` (busy = all users' busy and off-hours intervals, merged),
@@ -25,80 +23,110 @@ pub fn free_slots(
 }
 
 /// The stretches of a search range where a slot of `duration` still fits, narrowed as busy
-/// intervals are taken out one by one, in any order.
+/// intervals are taken out, in any order.
 ///
-/// An occurrence costs one tree search, plus the work on the gaps it cuts or closes, with no
-/// sort of all the occurrences; and the search can stop as soon as nothing is left: with
-/// many calendars there is often no common slot at all, and the last gap closes long
-/// before the last occurrence.
+/// Busy intervals are taken out in batches: each batch is merged and swept against the
+/// gaps in one pass, so a search costs about what merging all its busy intervals would;
+/// but it can stop once no gap is left, and with many calendars there is often no common
+/// slot at all: the last gap closes long before the last occurrence.
 #[derive(Debug, Clone)]
 pub struct FreeGaps {
-    /// Gap start → gap end; disjoint, each at least `duration` long.
-    gaps: BTreeMap<DateTime<Utc>, DateTime<Utc>>,
+    /// Sorted, disjoint, each at least `duration` long (as of the last batch).
+    gaps: Vec<Interval>,
+    /// Taken out but not yet swept against `gaps`.
+    pending: Vec<Interval>,
     duration: Duration,
 }
+
+/// The fewest busy intervals swept against the gaps at once. A batch is also at least as
+/// long as the list of gaps, so that a sweep (linear in both) costs O(1) per interval
+/// however fragmented the gaps: few gaps (working hours) mean small batches, and the
+/// search notices soon that none is left.
+const MIN_BATCH: usize = 64;
 
 impl FreeGaps {
     /// The gaps of `busy` (merged, as [`crate::intervals::merge`] leaves it) within `range`.
     /// A non-positive `duration` leaves no gaps.
     pub fn new(busy: &[Interval], range: Interval, duration: Duration) -> Self {
-        let mut free = FreeGaps {
-            gaps: BTreeMap::new(),
-            duration,
-        };
+        let mut gaps = Vec::new();
         if duration > Duration::zero() {
-            for gap in complement(busy, range) {
-                free.keep_if_long_enough(gap.start, gap.end);
-            }
+            gaps = complement(busy, range);
+            gaps.retain(|gap| gap.duration() >= duration);
         }
-        free
+        FreeGaps {
+            gaps,
+            pending: Vec::new(),
+            duration,
+        }
     }
 
     /// No slot of `duration` is left.
-    pub fn is_empty(&self) -> bool {
+    pub fn is_empty(&mut self) -> bool {
+        self.sweep();
         self.gaps.is_empty()
     }
 
-    /// From the start of the first gap to the end of the last: busy time outside it no
-    /// longer matters.
+    /// From the start of the first gap to the end of the last, as of the last batch: busy
+    /// time outside it no longer matters. `None` once no gap is left.
     pub fn bounds(&self) -> Option<Interval> {
-        let (&start, _) = self.gaps.first_key_value()?;
-        let (_, &end) = self.gaps.last_key_value()?;
-        Some(Interval::new(start, end))
+        let first = self.gaps.first()?;
+        let last = self.gaps.last()?;
+        Some(Interval::new(first.start, last.end))
     }
 
-    /// Takes `busy` out of the gaps; what is left of a gap it hits stays if a slot still fits.
+    /// Takes `busy` out of the gaps.
     pub fn remove(&mut self, busy: Interval) {
-        if busy.is_empty() {
-            return;
-        }
-        // Walks back from the last gap starting before `busy` ends: one tree search when
-        // `busy` hits no gap, the usual case.
-        let mut before = busy.end;
-        while let Some((&start, &end)) = self.gaps.range(..before).next_back() {
-            if end <= busy.start {
-                break;
-            }
-            self.gaps.remove(&start);
-            self.keep_if_long_enough(start, busy.start.min(end));
-            self.keep_if_long_enough(busy.end.max(start), end);
-            before = start;
+        self.pending.push(busy);
+        if self.pending.len() >= self.gaps.len().max(MIN_BATCH) {
+            self.sweep();
         }
     }
 
     /// Up to `limit` earliest non-overlapping slots: from the start of each gap, back to back
     /// while they fit.
-    pub fn slots(&self, limit: usize) -> Vec<Interval> {
+    pub fn slots(&mut self, limit: usize) -> Vec<Interval> {
+        self.sweep();
+        let duration = self.duration;
         self.gaps
             .iter()
-            .flat_map(|(&start, &end)| slots_in(Interval::new(start, end), self.duration))
+            .flat_map(|gap| slots_in(*gap, duration))
             .take(limit)
             .collect()
     }
 
-    fn keep_if_long_enough(&mut self, start: DateTime<Utc>, end: DateTime<Utc>) {
-        if Interval::new(start, end).duration() >= self.duration {
-            self.gaps.insert(start, end);
+    /// Takes the pending busy intervals out of the gaps; what is left of a gap stays if a
+    /// slot still fits.
+    fn sweep(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let busy = merge(self.pending.drain(..));
+        let mut open = Vec::with_capacity(self.gaps.len());
+        let mut next = 0;
+        for gap in &self.gaps {
+            // `busy` is sorted and disjoint: what ends by this gap's start is behind us.
+            while busy.get(next).is_some_and(|b| b.end <= gap.start) {
+                next += 1;
+            }
+            let mut cursor = gap.start;
+            for b in busy[next..].iter().take_while(|b| b.start < gap.end) {
+                self.keep_if_long_enough(&mut open, cursor, b.start);
+                cursor = cursor.max(b.end);
+            }
+            self.keep_if_long_enough(&mut open, cursor, gap.end);
+        }
+        self.gaps = open;
+    }
+
+    fn keep_if_long_enough(
+        &self,
+        open: &mut Vec<Interval>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) {
+        let gap = Interval::new(start, end);
+        if gap.duration() >= self.duration {
+            open.push(gap);
         }
     }
 }
@@ -210,10 +238,10 @@ mod tests {
 
     #[test]
     fn free_gaps_start_from_the_gaps_of_the_busy_time() {
-        let free = FreeGaps::new(&two_meetings(), m(0, 600), minutes(30));
+        let mut free = FreeGaps::new(&two_meetings(), m(0, 600), minutes(30));
         assert_eq!(free.slots(3), vec![m(60, 90), m(180, 210), m(210, 240)]);
         assert_eq!(free.bounds(), Some(m(60, 600)));
-        let too_long = FreeGaps::new(&two_meetings(), m(0, 600), minutes(500));
+        let mut too_long = FreeGaps::new(&two_meetings(), m(0, 600), minutes(500));
         assert!(too_long.is_empty());
         assert_eq!(too_long.bounds(), None);
     }
@@ -246,6 +274,36 @@ mod tests {
         assert!(free.is_empty());
     }
 
+    /// `off` (merged) as the starting busy time, then `busy` taken out one by one: the slots
+    /// must be those of merging everything first, and `bounds` must cover every slot.
+    fn check_against_merging(
+        off: &[(i64, i64)],
+        busy: &[(i64, i64)],
+        range: Interval,
+        duration: i64,
+        limit: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let to_intervals = |list: &[(i64, i64)]| -> Vec<Interval> {
+            list.iter().map(|&(s, len)| m(s, s + len)).collect()
+        };
+        let (off, busy) = (merge(to_intervals(off)), to_intervals(busy));
+        let duration = minutes(duration);
+        let mut free = FreeGaps::new(&off, range, duration);
+        for b in &busy {
+            free.remove(*b);
+        }
+        let bounds = free.bounds();
+        let everything = merge(off.iter().chain(&busy).copied());
+        let expected = free_slots(&everything, range.start, range.end, duration, limit);
+        let got = free.slots(limit);
+        for slot in &got {
+            let covered = bounds.is_some_and(|b| b.start <= slot.start && slot.end <= b.end);
+            proptest::prop_assert!(covered, "{slot:?} outside {bounds:?}");
+        }
+        proptest::prop_assert_eq!(got, expected);
+        Ok(())
+    }
+
     proptest::proptest! {
         /// Taking busy intervals out one by one, in any order, leaves the slots that
         /// merging them all first gives.
@@ -256,18 +314,18 @@ mod tests {
             duration in 1i64..120,
             limit in 1usize..6,
         ) {
-            let to_intervals = |list: &[(i64, i64)]| -> Vec<Interval> {
-                list.iter().map(|&(s, len)| m(s, s + len)).collect()
-            };
-            let (off, busy) = (merge(to_intervals(&off)), to_intervals(&busy));
-            let range = m(0, 2000);
-            let mut free = FreeGaps::new(&off, range, minutes(duration));
-            for b in &busy {
-                free.remove(*b);
-            }
-            let everything = merge(off.iter().chain(&busy).copied());
-            let expected = free_slots(&everything, range.start, range.end, minutes(duration), limit);
-            proptest::prop_assert_eq!(free.slots(limit), expected);
+            check_against_merging(&off, &busy, m(0, 2000), duration, limit)?;
+        }
+
+        /// The same over several batches of busy intervals, with many gaps left open.
+        #[test]
+        fn free_gaps_agree_across_batches(
+            off in proptest::collection::vec((0i64..100_000, 1i64..600), 0..50),
+            busy in proptest::collection::vec((-100i64..100_100, 0i64..60), 3000..9000),
+            duration in 1i64..60,
+            limit in 1usize..20,
+        ) {
+            check_against_merging(&off, &busy, m(0, 100_000), duration, limit)?;
         }
     }
 

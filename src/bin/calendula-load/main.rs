@@ -101,6 +101,9 @@ async fn run(args: Args) -> Result<(), String> {
         args.users, args.events_per_user, args.heavy_events
     );
     let world = std::sync::Arc::new(seed::seed(&client, &base, &args).await?);
+    if let Some(managed) = &managed {
+        managed.settle().await?;
+    }
     let mut results = Vec::new();
     for scenario in scenarios::all(&world, &args) {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == scenario.name) {

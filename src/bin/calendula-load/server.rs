@@ -32,6 +32,19 @@ fn free_port() -> Result<u16, String> {
 }
 
 impl ManagedServer {
+    /// `VACUUM ANALYZE` after seeding, as after any bulk load. Without it, whether
+    /// autovacuum has got round to the new rows decides whether index-only scans visit the
+    /// table, and runs of the same command differ by that.
+    pub async fn settle(&self) -> Result<(), String> {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+        let mut conn = AsyncPgConnection::establish(&self.database_url)
+            .await
+            .map_err(|e| format!("settle: {e}"))?;
+        conn.batch_execute("VACUUM ANALYZE")
+            .await
+            .map_err(|e| format!("settle: {e}"))
+    }
+
     pub async fn start() -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let binary = exe.with_file_name("calendula");
