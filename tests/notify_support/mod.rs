@@ -94,7 +94,12 @@ fn serve_http(
     let mut length = 0;
     loop {
         let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header == "\r\n" {
+        if reader.read_line(&mut header)? == 0 {
+            // The sender went away mid-request (a killed server): a real endpoint receives
+            // nothing, so neither is anything recorded.
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if header == "\r\n" {
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
