@@ -28,27 +28,25 @@ pub async fn busy_by_user(
     window: Interval,
     budget: usize,
 ) -> ApiResult<HashMap<i64, Vec<Interval>>> {
-    let busy = BusyEvents::load(conn, users, window, budget)
-        .await?
-        .map_err(|over| over.error(users, budget))?;
+    let rows = load_busy_rows(conn, users, window).await?;
+    // Event id → its occurrences overlapping the window (unclipped).
+    let mut occurrences: HashMap<i64, Vec<Interval>> = HashMap::new();
+    walk_busy_rows(&rows, budget, |row| {
+        let mut list = Vec::new();
+        let count = expand(row, window, budget, |o| list.push(o));
+        occurrences.insert(row.event_id, list);
+        Some(count)
+    })
+    .map_err(|over| over.error(users, budget))?;
     let mut by_user: HashMap<i64, Vec<Interval>> = HashMap::new();
-    for (user_id, event_id) in &busy.members {
-        let list = by_user.entry(*user_id).or_default();
-        list.extend_from_slice(&busy.occurrences[event_id]);
+    for row in &rows {
+        let list = by_user.entry(row.user_id).or_default();
+        list.extend_from_slice(&occurrences[&row.event_id]);
     }
     Ok(by_user
         .into_iter()
         .map(|(id, list)| (id, intervals::clip(&intervals::merge(list), window)))
         .collect())
-}
-
-/// The events that make some of a group of users busy within a window, each expanded once
-/// however many of the users share it.
-struct BusyEvents {
-    /// Event id → its occurrences overlapping the window (unclipped).
-    occurrences: HashMap<i64, Vec<Interval>>,
-    /// (user id, event id) for every event each user is busy with.
-    members: Vec<(i64, i64)>,
 }
 
 /// One user has more than the budget of busy occurrences in a window: the cost of one
@@ -72,29 +70,36 @@ impl OverBudget {
     }
 }
 
-/// Each user's busy occurrences counted so far in one window, against the budget
-/// (`limits.max_occurrences`).
-struct Spending {
+/// Walks `rows`, expanding each event once however many of the users it keeps busy
+/// (`expand_event` says how many occurrences it took, or `None` to stop the walk), and
+/// charges that many to each of those users against the budget.
+fn walk_busy_rows(
+    rows: &[events::BusyEvent],
     budget: usize,
-    per_user: HashMap<i64, usize>,
-}
-
-impl Spending {
-    fn new(budget: usize) -> Self {
-        Spending {
-            budget,
-            per_user: HashMap::new(),
+    mut expand_event: impl FnMut(&events::BusyEvent) -> Option<usize>,
+) -> Result<(), OverBudget> {
+    let mut expanded: HashMap<i64, usize> = HashMap::new();
+    let mut spent: HashMap<i64, usize> = HashMap::new();
+    for row in rows {
+        let count = match expanded.get(&row.event_id) {
+            Some(count) => *count,
+            None => {
+                let Some(count) = expand_event(row) else {
+                    break;
+                };
+                expanded.insert(row.event_id, count);
+                count
+            }
+        };
+        let spent = spent.entry(row.user_id).or_default();
+        *spent += count;
+        if *spent > budget {
+            return Err(OverBudget {
+                user_id: row.user_id,
+            });
         }
     }
-
-    fn charge(&mut self, user_id: i64, occurrences: usize) -> Result<(), OverBudget> {
-        let spent = self.per_user.entry(user_id).or_default();
-        *spent += occurrences;
-        if *spent > self.budget {
-            return Err(OverBudget { user_id });
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Calls `each` with the occurrences of `row`'s event overlapping `window`, at most one
@@ -115,6 +120,7 @@ fn expand(
     })
 }
 
+/// The (user, event) rows that can make one of `users` busy within `window`.
 async fn load_busy_rows(
     conn: &mut AsyncPgConnection,
     users: &[UserRow],
@@ -122,35 +128,6 @@ async fn load_busy_rows(
 ) -> ApiResult<Vec<events::BusyEvent>> {
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     events::busy_in_window(conn, &ids, window.start, window.end).await
-}
-
-impl BusyEvents {
-    async fn load(
-        conn: &mut AsyncPgConnection,
-        users: &[UserRow],
-        window: Interval,
-        budget: usize,
-    ) -> ApiResult<Result<Self, OverBudget>> {
-        let rows = load_busy_rows(conn, users, window).await?;
-        let mut occurrences: HashMap<i64, Vec<Interval>> = HashMap::new();
-        let mut spending = Spending::new(budget);
-        let mut members = Vec::with_capacity(rows.len());
-        for row in rows {
-            let list = occurrences.entry(row.event_id).or_insert_with(|| {
-                let mut list = Vec::new();
-                expand(&row, window, budget, |o| list.push(o));
-                list
-            });
-            if let Err(over) = spending.charge(row.user_id, list.len()) {
-                return Ok(Err(over));
-            }
-            members.push((row.user_id, row.event_id));
-        }
-        Ok(Ok(Self {
-            occurrences,
-            members,
-        }))
-    }
 }
 
 /// Takes every occurrence that keeps one of `users` busy out of `free`. Stops early once no
@@ -169,26 +146,10 @@ async fn take_busy_time(
     // What is examined before the gaps close depends on the order: a fixed one keeps the
     // budget's verdict independent of the query plan.
     rows.sort_unstable_by_key(|row| (row.user_id, row.event_id));
-    // Event id → occurrences taken out: an event shared by several users is expanded once.
-    let mut taken: HashMap<i64, usize> = HashMap::new();
-    let mut spending = Spending::new(budget);
-    for row in rows {
-        let count = match taken.get(&row.event_id) {
-            Some(count) => *count,
-            None => {
-                let Some(open) = free.bounds() else {
-                    break;
-                };
-                let count = expand(&row, open, budget, |o| free.remove(o));
-                taken.insert(row.event_id, count);
-                count
-            }
-        };
-        if let Err(over) = spending.charge(row.user_id, count) {
-            return Ok(Err(over));
-        }
-    }
-    Ok(Ok(()))
+    Ok(walk_busy_rows(&rows, budget, |row| {
+        let open = free.bounds()?;
+        Some(expand(row, open, budget, |o| free.remove(o)))
+    }))
 }
 
 /// `user`'s zone and working hours, if they have any.

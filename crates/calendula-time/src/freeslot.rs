@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::intervals::{complement, merge, Interval};
+use crate::intervals::{complement, complement_into, merge, Interval};
 
 /// Up to `limit` non-overlapping slots [t, t+duration) with from <= t and t+duration <= until,
 /// free of every interval in `busy` (busy = all users' busy and off-hours intervals, merged),
@@ -48,16 +48,13 @@ impl FreeGaps {
     /// The gaps of `busy` (merged, as [`crate::intervals::merge`] leaves it) within `range`.
     /// A non-positive `duration` leaves no gaps.
     pub fn new(busy: &[Interval], range: Interval, duration: Duration) -> Self {
-        let mut gaps = Vec::new();
-        if duration > Duration::zero() {
-            gaps = complement(busy, range);
-            gaps.retain(|gap| gap.duration() >= duration);
-        }
-        FreeGaps {
-            gaps,
+        let mut free = FreeGaps {
+            gaps: complement(busy, range),
             pending: Vec::new(),
             duration,
-        }
+        };
+        free.drop_short_gaps();
+        free
     }
 
     /// No slot of `duration` is left.
@@ -105,29 +102,21 @@ impl FreeGaps {
         let mut next = 0;
         for gap in &self.gaps {
             // `busy` is sorted and disjoint: what ends by this gap's start is behind us.
-            while busy.get(next).is_some_and(|b| b.end <= gap.start) {
-                next += 1;
-            }
-            let mut cursor = gap.start;
-            for b in busy[next..].iter().take_while(|b| b.start < gap.end) {
-                self.keep_if_long_enough(&mut open, cursor, b.start);
-                cursor = cursor.max(b.end);
-            }
-            self.keep_if_long_enough(&mut open, cursor, gap.end);
+            next += busy[next..]
+                .iter()
+                .take_while(|b| b.end <= gap.start)
+                .count();
+            complement_into(&busy[next..], *gap, &mut open);
         }
         self.gaps = open;
+        self.drop_short_gaps();
     }
 
-    fn keep_if_long_enough(
-        &self,
-        open: &mut Vec<Interval>,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) {
-        let gap = Interval::new(start, end);
-        if gap.duration() >= self.duration {
-            open.push(gap);
-        }
+    /// Keeps the gaps a slot fits in; with a non-positive `duration` (no slot at all), none.
+    fn drop_short_gaps(&mut self) {
+        let duration = self.duration;
+        self.gaps
+            .retain(|gap| duration > Duration::zero() && gap.duration() >= duration);
     }
 }
 

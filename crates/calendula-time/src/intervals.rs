@@ -66,6 +66,13 @@ pub fn merge(intervals: impl IntoIterator<Item = Interval>) -> Vec<Interval> {
 /// wrong answers, so run it through [`merge`] first.
 pub fn complement(covered: &[Interval], window: Interval) -> Vec<Interval> {
     let mut gaps = Vec::new();
+    complement_into(covered, window, &mut gaps);
+    gaps
+}
+
+/// [`complement`], appended to `gaps` (for callers that complement many windows into one
+/// list). Stops at the first covered interval starting after the window.
+pub fn complement_into(covered: &[Interval], window: Interval, gaps: &mut Vec<Interval>) {
     let mut cursor = window.start;
     for busy in covered {
         if busy.start >= window.end {
@@ -79,7 +86,6 @@ pub fn complement(covered: &[Interval], window: Interval) -> Vec<Interval> {
     if cursor < window.end {
         gaps.push(Interval::new(cursor, window.end));
     }
-    gaps
 }
 
 /// Clip to a window (dropping empty results).
