@@ -324,6 +324,34 @@ fn overnight_shift_meets_day_shift() {
     assert_slot(&a, "2026-01-12T21:00:00Z", "2026-01-12T21:30:00Z");
 }
 
+/// The search asks the database only for busy time overlapping the hours left open by
+/// working hours (09:00–17:00 UTC here): meetings that start before or end after those
+/// hours must still count. Monday 2026-01-05: 07:00–08:00 (outside), 08:00–09:30 and
+/// 16:30–18:00 (across the edges), 10:30–11:00 (inside).
+#[test]
+fn meetings_across_the_edges_of_working_hours_still_block() {
+    let server = TestServer::start();
+    server.user(
+        "edge",
+        json!({"timezone": "UTC", "work_days": work_days("mon", "fri", "09:00", "17:00")}),
+    );
+    for (start, end) in [
+        ("2026-01-05T07:00:00Z", "2026-01-05T08:00:00Z"),
+        ("2026-01-05T08:00:00Z", "2026-01-05T09:30:00Z"),
+        ("2026-01-05T10:30:00Z", "2026-01-05T11:00:00Z"),
+        ("2026-01-05T16:30:00Z", "2026-01-05T18:00:00Z"),
+    ] {
+        event(&server, "edge", start, end, json!({}));
+    }
+    let a = first_slot(&server, &["edge"], "2026-01-05T00:00:00Z", json!("01:00"));
+    assert_slot(&a, "2026-01-05T09:30:00Z", "2026-01-05T10:30:00Z");
+    let a = first_slot(&server, &["edge"], "2026-01-05T16:00:00Z", json!("00:30"));
+    assert_slot(&a, "2026-01-05T16:00:00Z", "2026-01-05T16:30:00Z");
+    // A minute later 29 minutes are left before the 16:30 meeting: Tuesday morning.
+    let a = first_slot(&server, &["edge"], "2026-01-05T16:01:00Z", json!("00:30"));
+    assert_slot(&a, "2026-01-06T09:00:00Z", "2026-01-06T09:30:00Z");
+}
+
 /// The overnight shift counts for the day it starts: nina2 works only the shift starting
 /// Monday (mon..mon 22:00–06:00 Berlin = Monday 21:00 UTC – Tuesday 05:00 UTC). early works
 /// Tuesdays 03:00–12:00 UTC. So they meet on Tuesday 03:00–05:00 UTC and at no other time.
@@ -724,7 +752,7 @@ fn a_calendar_denser_than_the_budget_is_searched_in_shorter_windows() {
 
 /// The search looks at the first 7 days, then at the rest of the horizon; a slot straddling
 /// the first window's end, or the second of two slots lying beyond it, must not be lost or
-/// moved.
+/// moved. Groups of 20 or more search the whole horizon at once: the same answers.
 /// wait is busy from Monday 2026-03-02 00:00 UTC for 6 days 23 h 30 min, i.e. until
 /// 2026-03-08 23:30 UTC.
 #[test]
@@ -738,23 +766,32 @@ fn slots_across_the_first_search_window_are_found() {
         "2026-03-08T23:30:00Z",
         json!({}),
     );
-    // 23:30–00:30 straddles 2026-03-09 00:00, the end of the first 7-day window.
-    let a = first_slot(&server, &["wait"], "2026-03-02T00:00:00Z", json!("01:00"));
-    assert_slot(&a, "2026-03-08T23:30:00Z", "2026-03-09T00:30:00Z");
-    // 30 minutes fit exactly before the window end; the next two lie beyond it.
-    let a = calc(
-        &server,
-        json!({"event_duration": "00:30", "start_calc_from": "2026-03-02T00:00:00Z",
-               "user_logins": ["wait"], "limit": 3}),
-    );
-    let slots = a["slots"].as_array().expect("slots");
-    assert_eq!(slots.len(), 3, "{a}");
-    assert_utc_span(&slots[0], "2026-03-08T23:30:00Z", "2026-03-09T00:00:00Z");
-    assert_utc_span(&slots[1], "2026-03-09T00:00:00Z", "2026-03-09T00:30:00Z");
-    assert_utc_span(&slots[2], "2026-03-09T00:30:00Z", "2026-03-09T01:00:00Z");
-    // A meeting longer than the first window (10 days) still starts right after the block.
-    let a = first_slot(&server, &["wait"], "2026-03-02T00:00:00Z", json!("P10D"));
-    assert_slot(&a, "2026-03-08T23:30:00Z", "2026-03-18T23:30:00Z");
+    let idle: Vec<String> = (0..19).map(|i| format!("idle-{i}")).collect();
+    for login in &idle {
+        server.user(login, json!({}));
+    }
+    let large: Vec<&str> = std::iter::once("wait")
+        .chain(idle.iter().map(String::as_str))
+        .collect();
+    for group in [&["wait"][..], &large] {
+        // 23:30–00:30 straddles 2026-03-09 00:00, the end of the first 7-day window.
+        let a = first_slot(&server, group, "2026-03-02T00:00:00Z", json!("01:00"));
+        assert_slot(&a, "2026-03-08T23:30:00Z", "2026-03-09T00:30:00Z");
+        // 30 minutes fit exactly before the window end; the next two lie beyond it.
+        let a = calc(
+            &server,
+            json!({"event_duration": "00:30", "start_calc_from": "2026-03-02T00:00:00Z",
+                   "user_logins": group, "limit": 3}),
+        );
+        let slots = a["slots"].as_array().expect("slots");
+        assert_eq!(slots.len(), 3, "{a}");
+        assert_utc_span(&slots[0], "2026-03-08T23:30:00Z", "2026-03-09T00:00:00Z");
+        assert_utc_span(&slots[1], "2026-03-09T00:00:00Z", "2026-03-09T00:30:00Z");
+        assert_utc_span(&slots[2], "2026-03-09T00:30:00Z", "2026-03-09T01:00:00Z");
+        // A meeting longer than the first window (10 days) still starts right after the block.
+        let a = first_slot(&server, group, "2026-03-02T00:00:00Z", json!("P10D"));
+        assert_slot(&a, "2026-03-08T23:30:00Z", "2026-03-18T23:30:00Z");
+    }
 }
 
 // ----------------------------------------------------------------------------------------

@@ -71,6 +71,11 @@ impl FreeGaps {
         Some(Interval::new(first.start, last.end))
     }
 
+    /// The gaps, sorted and disjoint, as of the last batch.
+    pub fn gaps(&self) -> &[Interval] {
+        &self.gaps
+    }
+
     /// Takes `busy` out of the gaps.
     pub fn remove(&mut self, busy: Interval) {
         self.pending.push(busy);
