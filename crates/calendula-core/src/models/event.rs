@@ -111,6 +111,7 @@ pub struct Repetition {
     pub weekly_days: Vec<EDay>,
     pub monthly_last_week: bool,
     /// Last possible occurrence start (inclusive); null = forever.
+    #[serde(serialize_with = "super::datetime::serialize_optional_time")]
     pub due_date: Option<DateTime<FixedOffset>>,
     pub each: u32,
 }
@@ -142,7 +143,9 @@ impl RepetitionInput {
 pub struct Event {
     pub id: i64,
     pub author: User,
+    #[serde(serialize_with = "super::datetime::serialize_time")]
     pub start_time: DateTime<FixedOffset>,
+    #[serde(serialize_with = "super::datetime::serialize_time")]
     pub end_time: DateTime<FixedOffset>,
     /// IANA time zone the event's wall times (and repetition) are in.
     pub timezone: String,

@@ -35,7 +35,9 @@ impl FreeSlotRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TimeSpan {
+    #[serde(serialize_with = "super::datetime::serialize_time")]
     pub start: DateTime<FixedOffset>,
+    #[serde(serialize_with = "super::datetime::serialize_time")]
     pub end: DateTime<FixedOffset>,
 }
 
@@ -43,7 +45,9 @@ pub struct TimeSpan {
 /// plus every candidate in `slots` when `limit` > 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FreeTime {
+    #[serde(serialize_with = "super::datetime::serialize_optional_time")]
     pub start: Option<DateTime<FixedOffset>>,
+    #[serde(serialize_with = "super::datetime::serialize_optional_time")]
     pub end: Option<DateTime<FixedOffset>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slots: Option<Vec<TimeSpan>>,
