@@ -421,6 +421,9 @@ pub async fn busy_in_window(
     // class for all the users at once (the classes and their bounds: migration 000005).
     // Rows that miss every part are dropped before they are sent: a free-slot search asks
     // only about the hours working hours leave open, where most one-off meetings are not.
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
     let query = UsersWindowQuery::<BusyEventSql>::new(
         "SELECT b.user_id, b.event_id, b.start_time, b.end_time, b.timezone, \
          b.repeat_type, b.repeat_each, b.repeat_weekly_days, \

@@ -117,9 +117,6 @@ impl JsonSchema for InputDateTime {
     }
 }
 
-/// An instant as the API writes it: with the offset `tz` has at that instant. RFC 3339
-/// offsets have no seconds, so historical offsets like -00:44:30 are written as UTC rather
-/// than rounded to a different instant.
 /// Writes `time` as chrono's own `Serialize` does (RFC 3339, `Z` for UTC, fractions of a
 /// second only when there are any), but formatted into one string first: chrono hands
 /// serde_json a `Display`, which it then escapes a character at a time, a sixth of the
@@ -142,6 +139,9 @@ pub fn serialize_optional_time<S: Serializer>(
     }
 }
 
+/// An instant as the API writes it: with the offset `tz` has at that instant. RFC 3339
+/// offsets have no seconds, so historical offsets like -00:44:30 are written as UTC rather
+/// than rounded to a different instant.
 pub fn output_time(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     let local = instant.with_timezone(&tz).fixed_offset();
     if local.offset().local_minus_utc() % 60 == 0 {
