@@ -419,11 +419,11 @@ pub async fn busy_in_window(
 ) -> ApiResult<Vec<BusyEvent>> {
     // The hot query of `/funcs/*`: index-only range scans of `busy_events`, one per reach
     // class for all the users at once (the classes and their bounds: migration 000005).
-    // Rows that miss every part are dropped before they are sent: a free-slot search asks
-    // only about the hours working hours leave open, where most one-off meetings are not.
     if parts.is_empty() {
         return Ok(Vec::new());
     }
+    // Rows that miss every part are dropped before they are sent: a free-slot search asks
+    // only about the hours working hours leave open, where most one-off meetings are not.
     let query = UsersWindowQuery::<BusyEventSql>::new(
         "SELECT b.user_id, b.event_id, b.start_time, b.end_time, b.timezone, \
          b.repeat_type, b.repeat_each, b.repeat_weekly_days, \
@@ -457,13 +457,11 @@ struct UsersWindowQuery<'a, Row> {
     body: &'static str,
     user_ids: &'a [i64],
     parts: Vec<Range<DateTime<Utc>>>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
     row: PhantomData<Row>,
 }
 
 impl<'a, Row> UsersWindowQuery<'a, Row> {
-    /// `parts` must be sorted, disjoint and not empty.
+    /// `parts` must be sorted and disjoint; without any, the query is not built.
     fn new(
         select: &'static str,
         body: &'static str,
@@ -475,8 +473,6 @@ impl<'a, Row> UsersWindowQuery<'a, Row> {
             body,
             user_ids,
             parts: parts.iter().map(|p| p.start..p.end).collect(),
-            from: parts.first().map_or(DateTime::<Utc>::MIN_UTC, |p| p.start),
-            to: parts.last().map_or(DateTime::<Utc>::MIN_UTC, |p| p.end),
             row: PhantomData,
         }
     }
@@ -484,17 +480,22 @@ impl<'a, Row> UsersWindowQuery<'a, Row> {
 
 impl<Row> QueryFragment<Pg> for UsersWindowQuery<'_, Row> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (Some(first), Some(last)) = (<[_]>::first(&self.parts), self.parts.last()) else {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a window query needs at least one part".into(),
+            ));
+        };
         out.push_sql(self.select);
         out.push_sql(" FROM (SELECT ");
         out.push_bind_param::<Array<Int8>, _>(&self.user_ids)?;
         out.push_sql(" AS ids, ");
-        out.push_bind_param::<Timestamptz, _>(&self.from)?;
+        out.push_bind_param::<Timestamptz, _>(&first.start)?;
         out.push_sql(" AS window_from, ");
-        out.push_bind_param::<Timestamptz, _>(&self.to)?;
+        out.push_bind_param::<Timestamptz, _>(&last.end)?;
         out.push_sql(" AS window_to, tstzrange(");
-        out.push_bind_param::<Timestamptz, _>(&self.from)?;
+        out.push_bind_param::<Timestamptz, _>(&first.start)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamptz, _>(&self.to)?;
+        out.push_bind_param::<Timestamptz, _>(&last.end)?;
         out.push_sql(") AS window_range, ");
         out.push_bind_param::<Tstzmultirange, _>(&self.parts)?;
         out.push_sql(" AS window_parts) q ");
