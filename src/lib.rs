@@ -28,6 +28,7 @@ pub fn build_rocket(config: Config, db: Db, figment: Figment) -> Result<Rocket<B
     let mut rocket = rocket::custom(figment)
         .attach(http::RequestLog)
         .attach(http::TrailingSlash)
+        .attach(http::LargeBodyChunks)
         .manage(db)
         .manage(config.limits)
         .manage(calendula_core::metrics::MetricsRegistry::default())

@@ -465,6 +465,8 @@ fn malformed_json_is_400() {
         "not json",
         r#"{"login": "ada", "name": {"first": "A", "last": "B"}} trailing"#,
         "",
+        // A wrong type first does not make a broken body well-formed.
+        r#"{"login": 5"#,
     ] {
         let (status, body) = server.post_raw("/users", text);
         assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}: {body}");
@@ -509,6 +511,41 @@ fn wrong_json_types_are_422_naming_the_path() {
     let (status, body) = server.post("/users", json!({"login": "a"}));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("name"), "{body}");
+}
+
+/// serde_json reports `null` or a number where an enum belongs as a syntax error; the body
+/// is still well-formed JSON.
+#[test]
+fn null_or_a_number_for_an_enum_is_422_naming_the_path() {
+    let server = TestServer::start();
+    let hours =
+        json!({"day_from": null, "day_to": "fri", "time_from": "09:00", "time_to": "17:00"});
+    let response = server.post(
+        "/users",
+        json!({"login": "a", "name": {"first": "A", "last": "B"}, "work_days": hours}),
+    );
+    assert_invalid(response, "work_days.day_from");
+    server.user("ada", json!({}));
+    let event = |extra: Value| {
+        let mut body = simple_event("ada", "2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z");
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        server.post("/event", body)
+    };
+    assert_invalid(
+        event(json!({"repetition": {"type": null}})),
+        "repetition.type",
+    );
+    assert_invalid(
+        event(json!({"repetition": {"type": "weekly", "weekly_days": ["mon", 3]}})),
+        "repetition.weekly_days[1]",
+    );
+    assert_invalid(
+        event(json!({"notifications": [{"channel": 5, "offset": "5m"}]})),
+        "notifications[0].channel",
+    );
+    assert_eq!(server.sql("SELECT count(*) FROM events").trim(), "0");
 }
 
 #[test]
@@ -1405,7 +1442,7 @@ fn accept_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter decision is required",
+                "query parameter decision is required, once and not empty",
                 Some("decision")
             )
         )
@@ -1416,7 +1453,7 @@ fn accept_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter user_login is required",
+                "query parameter user_login is required, once and not empty",
                 Some("user_login")
             )
         )
@@ -2150,7 +2187,7 @@ fn window_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter time_from is required",
+                "query parameter time_from is required, once and not empty",
                 Some("time_from")
             )
         )
@@ -2161,12 +2198,17 @@ fn window_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter time_to is required",
+                "query parameter time_to is required, once and not empty",
                 Some("time_to")
             )
         )
     );
     assert_eq!(server.get("/users/ada/events").0, StatusCode::BAD_REQUEST);
+    let (status, body) = server.get(
+        "/users/ada/events?time_from=2026-03-01T00:00:00Z&time_to=2026-04-01T00:00:00Z&time_from=2026-02-01T00:00:00Z",
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "time_from", "{body}");
     for bad in [
         "yesterday",
         "2026-13-01T00:00:00",
@@ -2528,6 +2570,68 @@ fn output_times_denote_the_stored_instant_in_zones_with_second_offsets() {
         instant.to_rfc3339(),
         "1960-06-01T12:00:00+00:00",
         "shown as {shown}"
+    );
+}
+
+/// Years 1..9999 hold for the instant too, not only for the text: an offset can carry
+/// 9999-12-31 into year 10000, or 0001-01-01 back into year 0.
+#[test]
+fn datetimes_an_offset_carries_out_of_years_1_to_9999_are_422() {
+    let server = TestServer::start();
+    server.user("ada", json!({}));
+    let cases = [
+        (
+            json!({"start_time": "9999-12-31T23:00:00Z", "end_time": "9999-12-31T23:59:59-01:00"}),
+            "end_time",
+        ),
+        (
+            json!({"start_time": "0001-01-01T00:00:00+05:00", "end_time": "0001-01-01T06:00:00+05:00"}),
+            "start_time",
+        ),
+        (
+            json!({"start_time": "9999-12-31T20:00:00", "end_time": "9999-12-31T21:00:00", "timezone": "America/Los_Angeles"}),
+            "start_time",
+        ),
+        (
+            json!({"start_time": "9999-12-30T10:00:00Z", "end_time": "9999-12-30T11:00:00Z",
+                "repetition": {"type": "daily", "due_date": "9999-12-31T23:59:59-14:00"}}),
+            "repetition.due_date",
+        ),
+    ];
+    for (times, field) in cases {
+        let mut body = json!({"author_login": "ada"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(times.as_object().unwrap().clone());
+        assert_invalid(server.post("/event", body), field);
+    }
+    assert_eq!(server.sql("SELECT count(*) FROM events").trim(), "0");
+    assert_invalid(
+        list(
+            &server,
+            "ada",
+            "9999-12-01T00:00:00Z",
+            "9999-12-31T23:59:59-14:00",
+        ),
+        "time_to",
+    );
+    // In range as an instant, but past 9999 on a +14:00 clock: written in UTC instead.
+    server.user("kiri", json!({"timezone": "Pacific/Kiritimati"}));
+    let event = server.event(json!({
+        "author_login": "kiri",
+        "start_time": "9999-12-30T20:00:00Z", "end_time": "9999-12-30T21:00:00Z",
+        "repetition": {"type": "daily"}
+    }));
+    assert_eq!(event["start_time"], "9999-12-31T10:00:00+14:00");
+    let items = listed(
+        &server,
+        "kiri",
+        "9999-12-30T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    );
+    assert_eq!(
+        starts(&items),
+        ["9999-12-31T10:00:00+14:00", "9999-12-31T20:00:00Z"]
     );
 }
 

@@ -80,7 +80,7 @@ pub async fn create_event(
         .collect();
     let id = events::insert(&mut conn, &author, &valid, &members).await?;
     let created = events::get_details(&mut conn, id).await?;
-    Ok(Created::new(format!("/event/{id}")).body(Json(created.to_model(None))))
+    Ok(Created::new(format!("/event/{id}")).body(Json(created.to_model())))
 }
 
 /// The 422 for an unknown author. It lists the unknown participants too, so that one answer
@@ -115,7 +115,7 @@ pub async fn get_event(
 ) -> ApiResult<Json<Event>> {
     let id = params::id("event", id)?;
     let details = events::get_details(&mut conn, id).await?;
-    let model = details.to_model(None);
+    let model = details.to_model();
     Ok(Json(if caller.sees_details_of(&details) {
         model
     } else {
@@ -151,7 +151,5 @@ pub async fn accept_event(
         .await?
         .ok_or_else(|| ApiError::unknown_logins("user_login", vec![login.to_owned()]))?;
     events::set_decision(&mut conn, &event, &user, decision).await?;
-    Ok(Json(
-        events::get_details(&mut conn, id).await?.to_model(None),
-    ))
+    Ok(Json(events::get_details(&mut conn, id).await?.to_model()))
 }

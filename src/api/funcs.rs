@@ -47,11 +47,14 @@ pub async fn calc_free_slot(
             format!("limit must be 1..{MAX_SLOTS}"),
         ));
     }
-    let from = request.start_calc_from.resolve(Tz::UTC);
-    let until = request
-        .search_until
-        .map_or(from + DEFAULT_HORIZON, |u| u.resolve(Tz::UTC))
-        .min(last_writable_instant());
+    let from = request
+        .start_calc_from
+        .resolve(Tz::UTC, "start_calc_from")?;
+    let until = match request.search_until {
+        Some(until) => until.resolve(Tz::UTC, "search_until")?,
+        None => from + DEFAULT_HORIZON,
+    }
+    .min(last_writable_instant());
     validate::window("search_until", from, until, Some(MAX_HORIZON))?;
     let users = load_users(&mut conn, &request.user_logins).await?;
     let slots = availability::free_slots(
@@ -81,8 +84,8 @@ pub async fn free_busy(
     body: JsonBody<FreeBusyRequest>,
 ) -> ApiResult<Json<FreeBusy>> {
     let request = body.0;
-    let from = request.time_from.resolve(Tz::UTC);
-    let to = request.time_to.resolve(Tz::UTC);
+    let from = request.time_from.resolve(Tz::UTC, "time_from")?;
+    let to = request.time_to.resolve(Tz::UTC, "time_to")?;
     validate::window("time_to", from, to, Some(MAX_HORIZON))?;
     let users = load_users(&mut conn, &request.user_logins).await?;
     let window = Interval::new(from, to);

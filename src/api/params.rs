@@ -5,7 +5,10 @@ use calendula_core::{ApiError, ApiResult};
 
 pub fn required<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
     value.filter(|v| !v.is_empty()).ok_or_else(|| {
-        ApiError::bad_request(Some(name), format!("query parameter {name} is required"))
+        ApiError::bad_request(
+            Some(name),
+            format!("query parameter {name} is required, once and not empty"),
+        )
     })
 }
 

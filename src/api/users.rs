@@ -2,12 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use calendula_core::models::{Event, NewUser, UserFull};
+use calendula_core::models::{output_time, EventList, NewUser, RenderedEvent, UserFull};
 use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody};
-use calendula_db::events::{self, EventDetails, EventRow};
+use calendula_db::events::{self, EventRow};
 use calendula_db::{users, CurrentUser, ReadConn, WriteConn};
 use calendula_time::recurrence::Occurrence;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
@@ -66,10 +67,10 @@ pub async fn list_user_events(
     login: &str,
     time_from: Option<&str>,
     time_to: Option<&str>,
-) -> ApiResult<Json<Vec<Event>>> {
+) -> ApiResult<EventList> {
     let user = users::get_by_login(&mut conn, login).await?;
-    let from = params::datetime("time_from", time_from)?.resolve(user.tz());
-    let to = params::datetime("time_to", time_to)?.resolve(user.tz());
+    let from = params::datetime("time_from", time_from)?.resolve(user.tz(), "time_from")?;
+    let to = params::datetime("time_to", time_to)?.resolve(user.tz(), "time_to")?;
     validate::window("time_to", from, to, None)?;
     let candidates = events::in_window(&mut conn, &[user.id], from, to).await?;
     let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();
@@ -81,24 +82,33 @@ pub async fn list_user_events(
         .into_iter()
         .filter(|r| occurring.contains(&r.id))
         .collect();
-    let details: HashMap<i64, EventDetails> = events::load_details(&mut conn, rows)
+    // Each event is rendered once, as this caller may see it, and written per occurrence.
+    let rendered: HashMap<i64, (RenderedEvent, Tz)> = events::load_details(&mut conn, rows)
         .await?
-        .into_iter()
-        .map(|d| (d.row.id, d))
-        .collect();
-    let mut items = Vec::with_capacity(occurrences.len());
+        .iter()
+        .map(|event| {
+            let model = event.to_model();
+            let model = if caller.sees_details_of(event) {
+                model
+            } else {
+                model.busy_block()
+            };
+            Ok((event.row.id, (RenderedEvent::new(&model)?, event.row.tz())))
+        })
+        .collect::<serde_json::Result<_>>()
+        .map_err(ApiError::internal)?;
+    let mut list = EventList::new();
     for (id, occurrence) in occurrences {
-        let event = details
+        let (event, tz) = rendered
             .get(&id)
             .ok_or_else(|| ApiError::internal(format!("event {id} vanished")))?;
-        let model = event.to_model(Some(occurrence));
-        items.push(if caller.sees_details_of(event) {
-            model
-        } else {
-            model.busy_block()
-        });
+        list.push(
+            event,
+            output_time(occurrence.start, *tz),
+            output_time(occurrence.end, *tz),
+        );
     }
-    Ok(Json(items))
+    Ok(list)
 }
 
 /// Every occurrence of `events` overlapping the window as (event id, occurrence), sorted

@@ -8,7 +8,7 @@ use rocket_okapi::gen::OpenApiGenerator;
 use rocket_okapi::okapi::openapi3::{MediaType, RequestBody};
 use rocket_okapi::request::OpenApiFromData;
 use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::remember_failure;
 use crate::ApiError;
@@ -23,18 +23,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let malformed =
         |e: serde_json::Error| ApiError::bad_request(Some("body"), format!("malformed JSON: {e}"));
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::invalid(&field_of(&path, &inner), inner.to_string())
-            }
-            _ => malformed(inner),
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => {
+            deserializer.end().map_err(malformed)?;
+            Ok(value)
         }
-    })?;
-    deserializer.end().map_err(malformed)?;
-    Ok(value)
+        // Whether the JSON is well-formed is asked of the whole body, not of the error: a
+        // wrong type can come before a syntax error further on, and serde_json reports
+        // some wrong types (`null` or a number for an enum) as syntax errors.
+        Err(e) => Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Err(syntax) => malformed(syntax),
+            Ok(_) => {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let detail = match inner.classify() {
+                    serde_json::error::Category::Data => inner.to_string(),
+                    _ => "a value of the wrong type".to_owned(),
+                };
+                ApiError::invalid(&field_of(&path, &inner), detail)
+            }
+        }),
+    }
 }
 
 /// The JSON path to blame: serde reports a missing field at its parent, so the field's
@@ -120,11 +129,27 @@ mod tests {
         n: u8,
     }
 
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Kinds {
+        kinds: Vec<Kind>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    enum Kind {
+        A,
+    }
+
     #[test]
     fn syntax_errors_are_400() {
         let e = parse_json::<Sample>(br#"{"items": [}"#).unwrap_err();
         assert_eq!(e.status, Status::BadRequest);
         let e = parse_json::<Sample>(br#"{"items": []} trailing"#).unwrap_err();
+        assert_eq!(e.status, Status::BadRequest);
+        // A wrong type first, then the body breaks off: still malformed.
+        let e = parse_json::<Sample>(br#"{"items": [{"n": "x"}"#).unwrap_err();
+        assert_eq!(e.status, Status::BadRequest);
+        let e = parse_json::<Sample>("[".repeat(100_000).as_bytes()).unwrap_err();
         assert_eq!(e.status, Status::BadRequest);
     }
 
@@ -139,5 +164,17 @@ mod tests {
         assert_eq!(e.body.field.as_deref(), Some("items[0].n"));
         let e = parse_json::<Sample>(br#"[]"#).unwrap_err();
         assert_eq!(e.body.field.as_deref(), Some("body"));
+    }
+
+    /// serde_json calls these syntax errors, though the JSON is well-formed.
+    #[test]
+    fn an_enum_given_null_or_a_number_is_422_with_the_path() {
+        for kind in ["null", "5", "[]"] {
+            let body = format!(r#"{{"kinds": ["A", {kind}]}}"#);
+            let e = parse_json::<Kinds>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.status, Status::UnprocessableEntity, "{kind}");
+            assert_eq!(e.body.field.as_deref(), Some("kinds[1]"), "{kind}");
+        }
+        assert!(parse_json::<Kinds>(br#"{"kinds": ["A"]}"#).is_ok());
     }
 }

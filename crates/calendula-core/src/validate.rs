@@ -159,8 +159,8 @@ pub fn event_timezone(event: &NewEvent, author_tz: Tz) -> ApiResult<Tz> {
 }
 
 pub fn new_event(event: &NewEvent, tz: Tz) -> ApiResult<ValidEvent> {
-    let start = event.start_time.resolve(tz);
-    let end = event.end_time.resolve(tz);
+    let start = event.start_time.resolve(tz, "start_time")?;
+    let end = event.end_time.resolve(tz, "end_time")?;
     if end <= start {
         return Err(ApiError::invalid(
             "end_time",
@@ -212,7 +212,10 @@ fn repetition(
             "weekly_days only apply to the weekly type",
         ));
     }
-    let due = input.due_date.map(|d| d.resolve(tz));
+    let due = input
+        .due_date
+        .map(|d| d.resolve(tz, "repetition.due_date"))
+        .transpose()?;
     if due.is_some_and(|due| due < start) {
         return Err(ApiError::invalid(
             "repetition.due_date",

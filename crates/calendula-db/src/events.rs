@@ -11,7 +11,7 @@ use calendula_core::validate::ValidEvent;
 use calendula_core::{ApiError, ApiResult};
 use calendula_time::intervals::Interval;
 use calendula_time::localtime::to_local;
-use calendula_time::recurrence::{Occurrence, RepeatType, Rule, Series};
+use calendula_time::recurrence::{RepeatType, Rule, Series};
 use chrono::{DateTime, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
 use diesel::dsl::SqlTypeOf;
@@ -167,17 +167,15 @@ pub struct EventDetails {
 }
 
 impl EventDetails {
-    /// The event's JSON; with `occurrence`, showing that occurrence's times.
-    pub fn to_model(&self, occurrence: Option<Occurrence>) -> Event {
+    /// The event's JSON.
+    pub fn to_model(&self) -> Event {
         let tz = self.row.tz();
         let timing = &self.row.timing;
-        let (start, end) =
-            occurrence.map_or((timing.start_time, timing.end_time), |o| (o.start, o.end));
         Event {
             id: self.row.id,
             author: self.author.brief(),
-            start_time: output_time(start, tz),
-            end_time: output_time(end, tz),
+            start_time: output_time(timing.start_time, tz),
+            end_time: output_time(timing.end_time, tz),
             timezone: timing.timezone.clone(),
             name: self.row.name.clone(),
             description: self.row.description.clone(),

@@ -299,7 +299,7 @@ pub async fn drive_database(
             let mut conn = conn.lock().await;
             calendula_db::events::get_details(&mut conn, id)
                 .await
-                .map(|e| serde_json::to_vec(&e.to_model(None)))
+                .map(|e| serde_json::to_vec(&e.to_model()))
                 .is_ok()
         }
     })

@@ -12,6 +12,8 @@ use schemars::schema::{InstanceType, Schema, SchemaObject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serializer};
 
+use crate::{ApiError, ApiResult};
+
 /// An input datetime: an instant, or a wall time to be read in some zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputDateTime {
@@ -68,11 +70,20 @@ impl InputDateTime {
         }
     }
 
-    /// The instant, reading a wall time in `tz`.
-    pub fn resolve(self, tz: Tz) -> DateTime<Utc> {
-        match self {
+    /// The instant, reading a wall time in `tz`; a 422 naming `field` when it is outside
+    /// the years an answer can write (an offset can carry 9999-12-31 into year 10000).
+    pub fn resolve(self, tz: Tz, field: &str) -> ApiResult<DateTime<Utc>> {
+        let instant = match self {
             Self::Instant(instant) => instant.with_timezone(&Utc),
             Self::Naive(wall) => localtime::to_instant(tz, wall),
+        };
+        if YEARS.contains(&instant.year()) {
+            Ok(instant)
+        } else {
+            Err(ApiError::invalid(
+                field,
+                format!("{self} is out of range: years 1..9999 only, in UTC too"),
+            ))
         }
     }
 }
@@ -117,15 +128,20 @@ impl JsonSchema for InputDateTime {
     }
 }
 
-/// Writes `time` as chrono's own `Serialize` does (RFC 3339, `Z` for UTC, fractions of a
-/// second only when there are any), but formatted into one string first: chrono hands
+/// `time` as chrono's own `Serialize` writes it: RFC 3339, `Z` for UTC, fractions of a
+/// second only when there are any.
+pub fn format_time(time: &DateTime<FixedOffset>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Serializes [`format_time`]'s text. Formatted into one string first: chrono hands
 /// serde_json a `Display`, which it then escapes a character at a time, a sixth of the
 /// CPU time of a large listing.
 pub fn serialize_time<S: Serializer>(
     time: &DateTime<FixedOffset>,
     out: S,
 ) -> Result<S::Ok, S::Error> {
-    out.serialize_str(&time.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    out.serialize_str(&format_time(time))
 }
 
 /// [`serialize_time`] for an optional time (`null` when absent).
@@ -141,10 +157,11 @@ pub fn serialize_optional_time<S: Serializer>(
 
 /// An instant as the API writes it: with the offset `tz` has at that instant. RFC 3339
 /// offsets have no seconds, so historical offsets like -00:44:30 are written as UTC rather
-/// than rounded to a different instant.
+/// than rounded to a different instant, and so are instants whose local year RFC 3339
+/// cannot write (9999-12-31T20:00Z is already year 10000 at +14:00).
 pub fn output_time(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     let local = instant.with_timezone(&tz).fixed_offset();
-    if local.offset().local_minus_utc() % 60 == 0 {
+    if local.offset().local_minus_utc() % 60 == 0 && YEARS.contains(&local.year()) {
         local
     } else {
         instant.fixed_offset()
@@ -191,12 +208,14 @@ mod tests {
     fn naive_input_is_wall_time_in_the_zone() {
         let t = InputDateTime::parse("2026-07-01T09:00:00").unwrap();
         assert_eq!(
-            t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(),
+            t.resolve(chrono_tz::Europe::Berlin, "t")
+                .unwrap()
+                .to_rfc3339(),
             "2026-07-01T07:00:00+00:00"
         );
         let t = InputDateTime::parse("2026-07-01 09:00").unwrap();
         assert_eq!(
-            t.resolve(chrono_tz::UTC).to_rfc3339(),
+            t.resolve(chrono_tz::UTC, "t").unwrap().to_rfc3339(),
             "2026-07-01T09:00:00+00:00"
         );
     }
@@ -205,12 +224,14 @@ mod tests {
     fn offset_input_is_an_instant() {
         let t = InputDateTime::parse("2026-07-01T09:00:00-04:00").unwrap();
         assert_eq!(
-            t.resolve(chrono_tz::Europe::Berlin).to_rfc3339(),
+            t.resolve(chrono_tz::Europe::Berlin, "t")
+                .unwrap()
+                .to_rfc3339(),
             "2026-07-01T13:00:00+00:00"
         );
         let t = InputDateTime::parse("2026-07-01T09:00:00Z").unwrap();
         assert_eq!(
-            t.resolve(chrono_tz::Asia::Tokyo).to_rfc3339(),
+            t.resolve(chrono_tz::Asia::Tokyo, "t").unwrap().to_rfc3339(),
             "2026-07-01T09:00:00+00:00"
         );
     }

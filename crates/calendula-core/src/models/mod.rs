@@ -6,6 +6,7 @@ mod datetime;
 mod duration;
 mod event;
 mod funcs;
+mod listing;
 mod time;
 mod user;
 
@@ -16,6 +17,7 @@ pub use event::{
     Participant, Repetition, RepetitionInput, BUSY_NAME,
 };
 pub use funcs::{FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime, TimeSpan, UserFreeBusy};
+pub use listing::{EventList, RenderedEvent};
 pub use time::{EDay, Time};
 pub use user::{Contacts, Name, NewUser, User, UserFull, WorkDays};
 
