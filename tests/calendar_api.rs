@@ -1147,7 +1147,7 @@ fn participant_shape_and_count_are_checked() {
         .collect();
     body["participants"] = json!(many);
     assert_eq!(
-        server.post("/event", body),
+        server.post("/event", body.clone()),
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             error(
@@ -1158,6 +1158,19 @@ fn participant_shape_and_count_are_checked() {
         )
     );
     assert_eq!(event_rows(&server), "0,0,0");
+    // 1000 participants, one of them written twice: the limit counts people, not entries.
+    server.sql(
+        "INSERT INTO users (login, first_name, last_name) \
+         SELECT 'u' || i, 'U', 'U' FROM generate_series(0, 999) i",
+    );
+    let mut many: Vec<Value> = (0..1000)
+        .map(|i| json!({"user": {"login": format!("u{i}")}}))
+        .collect();
+    many.push(json!({"user": {"login": "u0"}}));
+    body["participants"] = json!(many);
+    let (status, event) = server.post("/event", body);
+    assert_eq!(status, StatusCode::CREATED, "{event}");
+    assert_eq!(event["participants"].as_array().unwrap().len(), 1000);
 }
 
 #[test]
@@ -2632,6 +2645,26 @@ fn datetimes_an_offset_carries_out_of_years_1_to_9999_are_422() {
     assert_eq!(
         starts(&items),
         ["9999-12-31T10:00:00+14:00", "9999-12-31T20:00:00Z"]
+    );
+    // A series ends with year 9999: its last occurrence would end in year 10000.
+    let late = server.event(json!({
+        "author_login": "ada",
+        "start_time": "9999-12-30T23:30:00Z", "end_time": "9999-12-31T00:30:00Z",
+        "repetition": {"type": "daily"}
+    }));
+    let items = listed(
+        &server,
+        "ada",
+        "9999-12-30T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    );
+    assert_eq!(
+        spans(&items),
+        [(
+            id_of(&late),
+            "9999-12-30T23:30:00Z".to_owned(),
+            "9999-12-31T00:30:00Z".to_owned()
+        )]
     );
 }
 

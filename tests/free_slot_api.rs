@@ -1156,6 +1156,21 @@ fn answers_stay_within_rfc3339_years() {
     }
 }
 
+/// With no `search_until`, a start at the last writable second leaves nothing to search:
+/// the 422 names the field the client sent.
+#[test]
+fn no_room_before_year_10000_is_422_on_start_calc_from() {
+    let server = TestServer::start();
+    server.user("ann", json!({}));
+    assert_invalid(
+        &server,
+        CALC,
+        json!({"event_duration": "01:00", "start_calc_from": "9999-12-31T23:59:59Z",
+               "user_logins": ["ann"]}),
+        "start_calc_from",
+    );
+}
+
 /// Before standard time, zones have offsets with seconds (New York's local mean time is
 /// −04:56:02). RFC 3339 offsets have minutes only, and free_busy writes the local time with
 /// the offset's seconds cut off, so every instant it reports there is 2 s off: a meeting at

@@ -1,13 +1,14 @@
 //! `POST /funcs/calc_free_slot` and `POST /funcs/free_busy`.
 
 use calendula_core::models::{
-    output_time, FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime, TimeSpan, UserFreeBusy,
+    last_writable_instant, output_time, FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime,
+    TimeSpan, UserFreeBusy,
 };
 use calendula_core::{validate, ApiError, ApiResult, JsonBody};
 use calendula_db::users::{self, UserRow};
 use calendula_db::ReadConn;
 use calendula_time::intervals::Interval;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use rocket::serde::json::Json;
@@ -55,7 +56,12 @@ pub async fn calc_free_slot(
         None => from + DEFAULT_HORIZON,
     }
     .min(last_writable_instant());
-    validate::window("search_until", from, until, Some(MAX_HORIZON))?;
+    // Without `search_until`, only `start_calc_from` can leave no room to search.
+    let field = match request.search_until {
+        Some(_) => "search_until",
+        None => "start_calc_from",
+    };
+    validate::window(field, from, until, Some(MAX_HORIZON))?;
     let users = load_users(&mut conn, &request.user_logins).await?;
     let slots = availability::free_slots(
         &mut conn,
@@ -108,13 +114,6 @@ pub async fn free_busy(
 /// Occurrences one user may contribute to an answer.
 fn budget(limits: &LimitsConfig) -> usize {
     limits.max_occurrences as usize
-}
-
-/// RFC 3339 has four-digit years: no answer may end after 9999-12-31T23:59:59Z.
-fn last_writable_instant() -> chrono::DateTime<Utc> {
-    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
-        .and_then(|d| d.and_hms_opt(23, 59, 59))
-        .map_or(chrono::DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
 }
 
 fn span(interval: Interval, tz: Tz) -> TimeSpan {

@@ -2,7 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use calendula_core::models::{output_time, EventList, NewUser, RenderedEvent, UserFull};
+use calendula_core::models::{
+    last_writable_instant, output_time, EventList, NewUser, RenderedEvent, UserFull,
+};
 use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody};
 use calendula_db::events::{self, EventRow};
 use calendula_db::{users, CurrentUser, ReadConn, WriteConn};
@@ -112,7 +114,8 @@ pub async fn list_user_events(
 }
 
 /// Every occurrence of `events` overlapping the window as (event id, occurrence), sorted
-/// by start then id; a 422 when there are more than `max`.
+/// by start then id; a 422 when there are more than `max`. A series ends with year 9999:
+/// an occurrence that would end later cannot be written in RFC 3339.
 fn expand(
     events: &[EventRow],
     from: DateTime<Utc>,
@@ -120,8 +123,11 @@ fn expand(
     max: usize,
 ) -> ApiResult<Vec<(i64, Occurrence)>> {
     let mut all = Vec::new();
+    let last = last_writable_instant();
     for event in events {
-        for occurrence in event.series().overlapping(from, to) {
+        let series = event.series();
+        let occurrences = series.overlapping(from, to);
+        for occurrence in occurrences.take_while(|o| o.end <= last) {
             if all.len() == max {
                 return Err(ApiError::invalid(
                     "time_to",

@@ -257,13 +257,9 @@ fn notifications(event: &NewEvent) -> ApiResult<Vec<(Channel, String, u32)>> {
     Ok(rules)
 }
 
+/// The distinct participants (a login given twice is one participant, its first entry
+/// counts), at most [`MAX_PARTICIPANTS`] of them.
 fn participants(event: &NewEvent) -> ApiResult<Vec<(String, Decision)>> {
-    if event.participants.len() > MAX_PARTICIPANTS {
-        return Err(ApiError::invalid(
-            "participants",
-            format!("at most {MAX_PARTICIPANTS} participants"),
-        ));
-    }
     let mut seen = HashSet::new();
     let mut list = Vec::new();
     for (i, p) in event.participants.iter().enumerate() {
@@ -274,6 +270,12 @@ fn participants(event: &NewEvent) -> ApiResult<Vec<(String, Decision)>> {
                 p.decision.unwrap_or(Decision::Undecided),
             ));
         }
+    }
+    if list.len() > MAX_PARTICIPANTS {
+        return Err(ApiError::invalid(
+            "participants",
+            format!("at most {MAX_PARTICIPANTS} participants"),
+        ));
     }
     Ok(list)
 }

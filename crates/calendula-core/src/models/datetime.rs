@@ -128,6 +128,13 @@ impl JsonSchema for InputDateTime {
     }
 }
 
+/// RFC 3339 has four-digit years: no answer may end after 9999-12-31T23:59:59Z.
+pub fn last_writable_instant() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
 /// `time` as chrono's own `Serialize` writes it: RFC 3339, `Z` for UTC, fractions of a
 /// second only when there are any.
 pub fn format_time(time: &DateTime<FixedOffset>) -> String {

@@ -10,7 +10,7 @@ mod listing;
 mod time;
 mod user;
 
-pub use datetime::{output_time, InputDateTime};
+pub use datetime::{last_writable_instant, output_time, InputDateTime};
 pub use duration::InputDuration;
 pub use event::{
     Channel, Decision, Event, LoginRef, NewEvent, NewParticipant, Notification, NotificationInput,
