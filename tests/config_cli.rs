@@ -154,3 +154,52 @@ fn every_problem_in_one_section_gets_its_own_line() {
         assert!(stderr.contains(expected), "{expected} not in {stderr}");
     }
 }
+
+#[test]
+fn problems_in_a_channel_entry_name_the_channel() {
+    let notificator =
+        |channels: &str| format!("modules:\n  notificator:\n    channels:\n{channels}");
+    for (channels, expected) in [
+        (
+            "      email: {sender: smtp, from: cal@example.org}\n",
+            "modules.notificator.channels.email: missing field `host`",
+        ),
+        (
+            "      sms: {sender: pigeon}\n",
+            "modules.notificator.channels.sms.sender: unknown variant `pigeon`",
+        ),
+        (
+            "      slack: {sender: webhook, url: 'http://x', colour: red}\n",
+            "modules.notificator.channels.slack: unknown field `colour`",
+        ),
+        (
+            "      telegram: {sender: log, colour: red}\n",
+            "modules.notificator.channels.telegram: unknown field `colour`",
+        ),
+        (
+            "      fax: {sender: log}\n",
+            "modules.notificator.channels.fax: unknown variant `fax`",
+        ),
+    ] {
+        let (code, stderr) = check(&notificator(channels));
+        assert_eq!(code, 2, "{channels}: {stderr}");
+        assert!(stderr.contains(expected), "{expected} not in {stderr}");
+    }
+}
+
+#[test]
+fn ports_and_credentials_that_cannot_work_are_reported() {
+    let (code, stderr) = check(
+        "database:\n  port: 0\n  hosts: ['db1:0']\n  embedded: {port: 0}\nmodules:\n  notificator:\n    channels:\n      email: {sender: smtp, host: mail.example.org, port: 0, from: cal@example.org}\n      telegram: {sender: telegram, bot_token: ''}\n",
+    );
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "database.port: expected a port",
+        "database.hosts[0]: invalid host",
+        "database.embedded.port: expected a port",
+        "modules.notificator.channels.email.port: expected a port",
+        "modules.notificator.channels.telegram.bot_token: expected a bot token",
+    ] {
+        assert!(stderr.contains(expected), "{expected} not in {stderr}");
+    }
+}

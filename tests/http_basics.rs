@@ -85,13 +85,12 @@ fn unknown_routes_answer_json_404() {
 #[test]
 fn metrics_are_prometheus_text() {
     let server = TestServer::start();
-    let text = server
-        .client()
-        .get(server.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let response = server.client().get(server.url("/metrics")).send().unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = response.text().unwrap();
     assert!(
         text.contains("# TYPE calendula_db_connections gauge"),
         "{text}"

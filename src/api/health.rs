@@ -3,6 +3,7 @@
 use calendula_core::metrics::MetricsRegistry;
 use calendula_core::{ApiError, ApiResult};
 use calendula_db::Db;
+use rocket::http::ContentType;
 use rocket::serde::json::Json;
 use rocket::{get, State};
 use rocket_okapi::openapi;
@@ -32,9 +33,11 @@ pub fn ready(db: &State<Db>) -> ApiResult<Json<HealthStatus>> {
     }
 }
 
-/// Prometheus text exposition of the server's gauges and counters.
+/// Prometheus text exposition (format 0.0.4) of the server's gauges and counters.
 #[openapi(tag = "Health")]
 #[get("/metrics")]
-pub fn metrics(db: &State<Db>, registry: &State<MetricsRegistry>) -> String {
-    db.metrics() + &registry.render()
+pub fn metrics(db: &State<Db>, registry: &State<MetricsRegistry>) -> (ContentType, String) {
+    let prometheus_text =
+        ContentType::new("text", "plain").with_params([("version", "0.0.4"), ("charset", "utf-8")]);
+    (prometheus_text, db.metrics() + &registry.render())
 }

@@ -88,6 +88,16 @@ impl DatabaseConfig {
                 problems.push(ConfigProblem::new(path, message));
             }
         };
+        check(
+            self.port != 0,
+            "port",
+            "expected a port between 1 and 65535",
+        );
+        check(
+            self.embedded.port != 0,
+            "embedded.port",
+            "expected a port between 1 and 65535",
+        );
         check(self.max_size >= 1, "max_size", "expected an integer >= 1");
         check(
             self.min_size <= self.max_size,

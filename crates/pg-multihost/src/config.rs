@@ -28,7 +28,7 @@ impl HostAddr {
         let (host, port) = match text.rsplit_once(':') {
             Some((host, port)) if !host.contains(':') || host.ends_with(']') => (
                 host.trim_start_matches('[').trim_end_matches(']'),
-                port.parse().map_err(|_| expected())?,
+                port.parse().ok().filter(|&p| p != 0).ok_or_else(expected)?,
             ),
             _ => (text, default_port),
         };
@@ -224,7 +224,7 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in ["", "db1:x", "db1:99999", "a b"] {
+        for bad in ["", "db1:x", "db1:99999", "db1:0", "a b"] {
             assert!(HostAddr::parse(bad, 5432).is_err(), "{bad}");
         }
         assert_eq!(HostAddr::new("::1", 5).to_string(), "[::1]:5");

@@ -68,8 +68,9 @@ pub enum SmtpTls {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "sender", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ChannelConfig {
-    /// One structured log line per message.
-    Log,
+    /// One structured log line per message. (A struct variant: a unit variant of an
+    /// internally tagged enum would let unknown keys beside `sender` through.)
+    Log {},
     /// A plain-text mail to the user's `email`.
     Smtp {
         host: String,
@@ -96,7 +97,7 @@ pub enum ChannelConfig {
 impl ChannelConfig {
     pub fn sender_name(&self) -> &'static str {
         match self {
-            Self::Log => "log",
+            Self::Log {} => "log",
             Self::Smtp { .. } => "smtp",
             Self::Webhook { .. } => "webhook",
             Self::Telegram { .. } => "telegram",
@@ -161,13 +162,24 @@ impl NotificatorConfig {
                     &format!("channels.{key}.url"),
                     "expected an http(s) URL",
                 ),
-                ChannelConfig::Telegram { api_base, .. } => check(
-                    is_http_url(api_base),
-                    &format!("channels.{key}.api_base"),
-                    "expected an http(s) URL",
-                ),
+                ChannelConfig::Telegram {
+                    api_base,
+                    bot_token,
+                } => {
+                    check(
+                        is_http_url(api_base),
+                        &format!("channels.{key}.api_base"),
+                        "expected an http(s) URL",
+                    );
+                    check(
+                        !bot_token.expose().is_empty(),
+                        &format!("channels.{key}.bot_token"),
+                        "expected a bot token",
+                    );
+                }
                 ChannelConfig::Smtp {
                     host,
+                    port,
                     from,
                     username,
                     password,
@@ -184,12 +196,17 @@ impl NotificatorConfig {
                         "expected a host name",
                     );
                     check(
+                        *port != 0,
+                        &format!("channels.{key}.port"),
+                        "expected a port between 1 and 65535",
+                    );
+                    check(
                         from.parse::<lettre::message::Mailbox>().is_ok(),
                         &format!("channels.{key}.from"),
                         "expected an email address",
                     );
                 }
-                ChannelConfig::Log => {}
+                ChannelConfig::Log {} => {}
             }
         }
         problems

@@ -137,7 +137,7 @@ impl Sender {
                 .map_err(|e| format!("HTTP client: {e}"))
         };
         Ok(match config {
-            ChannelConfig::Log => Self::Log,
+            ChannelConfig::Log {} => Self::Log,
             ChannelConfig::Webhook { url } => Self::Webhook {
                 client: http()?,
                 url: url.clone(),

@@ -35,9 +35,7 @@ impl Decision {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Sms,
@@ -65,6 +63,16 @@ impl Channel {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// Read as a string rather than as an enum so that, as a map key (the notificator's
+/// `channels`), the error paths serde_path_to_error reports name the key.
+impl<'de> Deserialize<'de> for Channel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["sms", "email", "telegram", "slack"];
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::unknown_variant(&text, NAMES))
     }
 }
 
