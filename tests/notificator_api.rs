@@ -131,6 +131,13 @@ fn reminders_reach_every_channel_with_exact_payloads_and_on_time() {
         json!(null),
     );
     assert_eq!(status, StatusCode::OK);
+    // The author is reminded of their own event whatever they answer (SPEC §7: "the author
+    // and every participant whose decision is not `no`"), as they stay busy with it (§6).
+    let (status, _) = server.post(
+        &format!("/event/{id}/accept?user_login=alice&decision=no"),
+        json!(null),
+    );
+    assert_eq!(status, StatusCode::OK);
     assert!(SystemTime::now() < fire, "set-up took too long");
 
     assert!(

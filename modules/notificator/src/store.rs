@@ -155,15 +155,13 @@ pub async fn expand_due(
             .into_iter()
             .map(|e| (e.id, e))
             .collect();
-        // The author unless they answered `no` to their own event, and every participant
-        // whose answer is not `no`: decisions as they stand at sending time.
+        // The author, whatever they answered (they stay busy with their event too), and
+        // every participant whose answer is not `no`: decisions as they stand at sending time.
         let recipients: Vec<Recipient> = diesel::sql_query(
             "SELECT e.id AS event_id, u.id AS user_id, u.login, u.email, u.phone, \
                     u.telegram_chat_id, u.slack \
              FROM events e JOIN users u ON u.id = e.author_id \
-             WHERE e.id = ANY($1) AND NOT EXISTS ( \
-                 SELECT 1 FROM participants p \
-                 WHERE p.event_id = e.id AND p.user_id = e.author_id AND p.decision = 'no') \
+             WHERE e.id = ANY($1) \
              UNION ALL \
              SELECT p.event_id, u.id, u.login, u.email, u.phone, u.telegram_chat_id, u.slack \
              FROM participants p JOIN users u ON u.id = p.user_id JOIN events e ON e.id = p.event_id \
