@@ -126,3 +126,32 @@ pub fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
         ApiError::from_status(status, detail)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::get;
+    use rocket::local::blocking::Client;
+
+    #[get("/bytes/<n>")]
+    fn bytes(n: usize) -> String {
+        "x".repeat(n)
+    }
+
+    #[test]
+    fn bodies_go_out_in_pieces_sized_to_them_within_bounds() {
+        let rocket = rocket::build()
+            .attach(LargeBodyChunks)
+            .mount("/", rocket::routes![bytes]);
+        let client = Client::untracked(rocket).expect("rocket");
+        for (size, piece) in [
+            (10, Body::DEFAULT_MAX_CHUNK),
+            (100_000, 100_000),
+            (3 << 20, MAX_BODY_CHUNK),
+        ] {
+            let response = client.get(format!("/bytes/{size}")).dispatch();
+            assert_eq!(response.body().max_chunk_size(), piece, "{size} bytes");
+            assert_eq!(response.into_bytes().map(|b| b.len()), Some(size));
+        }
+    }
+}

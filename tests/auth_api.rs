@@ -892,6 +892,21 @@ fn the_logs_hold_no_session_id_and_no_password() {
         .send()
         .unwrap();
     assert_eq!(closed.status(), StatusCode::NO_CONTENT);
+    // A password of the wrong type is refused; the refusal names the value to the client
+    // only. Nor does a URL nobody serves get its query logged.
+    for path in ["/users", "/auth"] {
+        let typed = client
+            .post(format!("{base}{path}"))
+            .json(&json!({"login": "ada", "name": {"first": "A", "last": "L"}, "password": 918273645}))
+            .send()
+            .unwrap();
+        assert_eq!(typed.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+    }
+    let unrouted = client
+        .post(format!("{base}/nowhere?token=q-7f3a9c"))
+        .send()
+        .unwrap();
+    assert_eq!(unrouted.status(), StatusCode::NOT_FOUND);
 
     // SIGTERM: a clean stop flushes the log.
     server.terminate();
@@ -911,6 +926,8 @@ fn the_logs_hold_no_session_id_and_no_password() {
         id.as_str(),
         tampered_id.as_str(),
         &id[..16],
+        "918273645",
+        "q-7f3a9c",
     ] {
         assert!(
             !text.contains(secret),

@@ -460,15 +460,19 @@ fn bad_contacts_are_422() {
 #[test]
 fn malformed_json_is_400() {
     let server = TestServer::start();
-    for text in [
-        r#"{"login": "ada", "name": "#,
-        "not json",
-        r#"{"login": "ada", "name": {"first": "A", "last": "B"}} trailing"#,
-        "",
+    for bytes in [
+        &br#"{"login": "ada", "name": "#[..],
+        b"not json",
+        br#"{"login": "ada", "name": {"first": "A", "last": "B"}} trailing"#,
+        b"",
         // A wrong type first does not make a broken body well-formed.
-        r#"{"login": 5"#,
+        br#"{"login": 5"#,
+        // JSON is UTF-8, also in a field the server ignores.
+        b"{\"login\": \"a\xFFb\", \"name\": {\"first\": \"A\", \"last\": \"B\"}}",
+        b"{\"login\": \"ada\", \"name\": {\"first\": \"A\", \"last\": \"B\"}, \"x\": \"\xFF\"}",
     ] {
-        let (status, body) = server.post_raw("/users", text);
+        let text = String::from_utf8_lossy(bytes);
+        let (status, body) = server.post_raw("/users", bytes);
         assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}: {body}");
         assert_eq!(body["error"], "bad request", "{text:?}");
         assert_eq!(body["field"], "body", "{text:?}");
@@ -573,7 +577,7 @@ fn body_over_one_mebibyte_is_422_and_just_under_is_fine() {
         assert_eq!(text.len(), size);
         text
     };
-    let (status, body) = server.post_raw("/users", &body_with_padding("small", 1_000_000));
+    let (status, body) = server.post_raw("/users", body_with_padding("small", 1_000_000));
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let text = body_with_padding("big", (1 << 20) + 1024);
@@ -2424,6 +2428,36 @@ fn openapi_lists_the_paths_and_schemas() {
             "{method} {path} does not document {code}"
         );
     }
+    // OpenAPI 3.0: one type per schema (a list of types is 3.1).
+    fn type_lists(value: &Value, at: String, found: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                if object.get("type").is_some_and(Value::is_array) {
+                    found.push(at.clone());
+                }
+                for (key, inner) in object {
+                    type_lists(inner, format!("{at}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    type_lists(inner, format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    type_lists(&spec, String::new(), &mut found);
+    assert_eq!(found, Vec::<String>::new(), "schemas with a list of types");
+    // The listing writes its JSON by hand but documents it as a list of events.
+    let listing = &spec["paths"]["/users/{login}/events"]["get"]["responses"]["200"];
+    let schema = &listing["content"]["application/json"]["schema"];
+    assert_eq!(schema["type"], "array", "{listing}");
+    assert_eq!(
+        schema["items"]["$ref"], "#/components/schemas/Event",
+        "{listing}"
+    );
 }
 
 #[test]
@@ -2664,6 +2698,26 @@ fn datetimes_an_offset_carries_out_of_years_1_to_9999_are_422() {
             id_of(&late),
             "9999-12-30T23:30:00Z".to_owned(),
             "9999-12-31T00:30:00Z".to_owned()
+        )]
+    );
+    // The last second of year 9999 is still writable, fractions of it included.
+    server.user("last", json!({}));
+    let last = server.event(json!({
+        "author_login": "last",
+        "start_time": "9999-12-31T23:00:00Z", "end_time": "9999-12-31T23:59:59.5Z"
+    }));
+    let items = listed(
+        &server,
+        "last",
+        "9999-12-31T00:00:00Z",
+        "9999-12-31T23:59:59.9Z",
+    );
+    assert_eq!(
+        spans(&items),
+        [(
+            id_of(&last),
+            "9999-12-31T23:00:00Z".to_owned(),
+            "9999-12-31T23:59:59.500Z".to_owned()
         )]
     );
 }

@@ -190,7 +190,7 @@ fn problems_in_a_channel_entry_name_the_channel() {
 #[test]
 fn ports_and_credentials_that_cannot_work_are_reported() {
     let (code, stderr) = check(
-        "database:\n  port: 0\n  hosts: ['db1:0']\n  embedded: {port: 0}\nmodules:\n  notificator:\n    channels:\n      email: {sender: smtp, host: mail.example.org, port: 0, from: cal@example.org}\n      telegram: {sender: telegram, bot_token: ''}\n",
+        "database:\n  port: 0\n  hosts: ['db1:0']\n  embedded: {port: 0}\nmodules:\n  notificator:\n    channels:\n      email: {sender: smtp, host: mail.example.org, port: 0, from: cal@example.org}\n      telegram: {sender: telegram, bot_token: ' '}\n",
     );
     assert_eq!(code, 2, "{stderr}");
     for expected in [

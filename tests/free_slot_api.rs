@@ -1165,10 +1165,18 @@ fn no_room_before_year_10000_is_422_on_start_calc_from() {
     assert_invalid(
         &server,
         CALC,
-        json!({"event_duration": "01:00", "start_calc_from": "9999-12-31T23:59:59Z",
+        json!({"event_duration": "01:00", "start_calc_from": "9999-12-31T23:59:59.999999999Z",
                "user_logins": ["ann"]}),
         "start_calc_from",
     );
+    // Less than a second left is room to search, too short for the meeting.
+    let (status, answer) = server.post(
+        CALC,
+        json!({"event_duration": "01:00", "start_calc_from": "9999-12-31T23:59:59Z",
+               "user_logins": ["ann"]}),
+    );
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, json!({"start": null, "end": null}));
 }
 
 /// Before standard time, zones have offsets with seconds (New York's local mean time is

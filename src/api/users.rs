@@ -6,7 +6,7 @@ use calendula_core::models::{
     last_writable_instant, output_time, EventList, NewUser, RenderedEvent, UserFull,
 };
 use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody};
-use calendula_db::events::{self, EventRow};
+use calendula_db::events::{self, EventDetails, EventRow};
 use calendula_db::{users, CurrentUser, ReadConn, WriteConn};
 use calendula_time::recurrence::Occurrence;
 use chrono::{DateTime, Utc};
@@ -84,21 +84,7 @@ pub async fn list_user_events(
         .into_iter()
         .filter(|r| occurring.contains(&r.id))
         .collect();
-    // Each event is rendered once, as this caller may see it, and written per occurrence.
-    let rendered: HashMap<i64, (RenderedEvent, Tz)> = events::load_details(&mut conn, rows)
-        .await?
-        .iter()
-        .map(|event| {
-            let model = event.to_model();
-            let model = if caller.sees_details_of(event) {
-                model
-            } else {
-                model.busy_block()
-            };
-            Ok((event.row.id, (RenderedEvent::new(&model)?, event.row.tz())))
-        })
-        .collect::<serde_json::Result<_>>()
-        .map_err(ApiError::internal)?;
+    let rendered = render_for(&caller, &events::load_details(&mut conn, rows).await?)?;
     let mut list = EventList::new();
     for (id, occurrence) in occurrences {
         let (event, tz) = rendered
@@ -111,6 +97,27 @@ pub async fn list_user_events(
         );
     }
     Ok(list)
+}
+
+/// Each event rendered once, as `caller` may see it, to be written per occurrence; with
+/// the zone its occurrence times are written in.
+fn render_for(
+    caller: &CurrentUser,
+    events: &[EventDetails],
+) -> ApiResult<HashMap<i64, (RenderedEvent, Tz)>> {
+    events
+        .iter()
+        .map(|event| {
+            let model = event.to_model();
+            let model = if caller.sees_details_of(event) {
+                model
+            } else {
+                model.busy_block()
+            };
+            Ok((event.row.id, (RenderedEvent::new(&model)?, event.row.tz())))
+        })
+        .collect::<serde_json::Result<_>>()
+        .map_err(ApiError::internal)
 }
 
 /// Every occurrence of `events` overlapping the window as (event id, occurrence), sorted

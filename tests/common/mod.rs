@@ -134,12 +134,12 @@ impl TestServer {
         )
     }
 
-    pub fn post_raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
+    pub fn post_raw(&self, path: &str, body: impl AsRef<[u8]>) -> (StatusCode, Value) {
         let request = self
             .client
             .post(self.url(path))
             .header("content-type", "application/json")
-            .body(body.to_owned());
+            .body(body.as_ref().to_vec());
         into_json(request.send().expect("POST"))
     }
 

@@ -22,6 +22,14 @@ pub struct JsonBody<T>(pub T);
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let malformed =
         |e: serde_json::Error| ApiError::bad_request(Some("body"), format!("malformed JSON: {e}"));
+    // JSON text is UTF-8 (RFC 8259), but serde_json checks only the strings it keeps:
+    // invalid bytes in an ignored field, or a skim for well-formedness, would pass.
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ApiError::bad_request(
+            Some("body"),
+            format!("malformed JSON: not UTF-8 at byte {}", e.valid_up_to()),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => {
@@ -151,6 +159,22 @@ mod tests {
         assert_eq!(e.status, Status::BadRequest);
         let e = parse_json::<Sample>("[".repeat(100_000).as_bytes()).unwrap_err();
         assert_eq!(e.status, Status::BadRequest);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_400_wherever_they_are() {
+        for body in [
+            &b"{\"items\": [], \"note\": \"a\xFFb\"}"[..],
+            &b"{\"items\": [{\"n\": \"\xFF\"}]}"[..],
+        ] {
+            let e = parse_json::<Sample>(body).unwrap_err();
+            assert_eq!(e.status, Status::BadRequest, "{body:?}");
+            assert!(
+                e.body.detail.to_string().contains("not UTF-8"),
+                "{}",
+                e.body.detail
+            );
+        }
     }
 
     #[test]

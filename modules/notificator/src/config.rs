@@ -172,7 +172,7 @@ impl NotificatorConfig {
                         "expected an http(s) URL",
                     );
                     check(
-                        !bot_token.expose().is_empty(),
+                        !bot_token.expose().trim().is_empty(),
                         &format!("channels.{key}.bot_token"),
                         "expected a bot token",
                     );

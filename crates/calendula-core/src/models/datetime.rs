@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use calendula_time::localtime;
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDateTime, SecondsFormat, TimeDelta, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use schemars::gen::SchemaGenerator;
 use schemars::schema::{InstanceType, Schema, SchemaObject};
@@ -73,10 +75,10 @@ impl InputDateTime {
     /// The instant, reading a wall time in `tz`; a 422 naming `field` when it is outside
     /// the years an answer can write (an offset can carry 9999-12-31 into year 10000).
     pub fn resolve(self, tz: Tz, field: &str) -> ApiResult<DateTime<Utc>> {
-        let instant = match self {
+        let instant = without_leap_second(match self {
             Self::Instant(instant) => instant.with_timezone(&Utc),
             Self::Naive(wall) => localtime::to_instant(tz, wall),
-        };
+        });
         if YEARS.contains(&instant.year()) {
             Ok(instant)
         } else {
@@ -85,6 +87,16 @@ impl InputDateTime {
                 format!("{self} is out of range: years 1..9999 only, in UTC too"),
             ))
         }
+    }
+}
+
+/// `23:59:60` as the first instant of the next minute, as PostgreSQL stores it: chrono
+/// keeps a leap second (and writes it back as `:60`, which many clients cannot read).
+fn without_leap_second(instant: DateTime<Utc>) -> DateTime<Utc> {
+    const SECOND_NS: u32 = 1_000_000_000;
+    match instant.with_nanosecond(instant.nanosecond().saturating_sub(SECOND_NS)) {
+        Some(within) if instant.nanosecond() >= SECOND_NS => within + TimeDelta::seconds(1),
+        _ => instant,
     }
 }
 
@@ -128,10 +140,11 @@ impl JsonSchema for InputDateTime {
     }
 }
 
-/// RFC 3339 has four-digit years: no answer may end after 9999-12-31T23:59:59Z.
+/// RFC 3339 has four-digit years: no answer may end after the last instant of year 9999
+/// (UTC), which input may still name (`9999-12-31T23:59:59.5Z`).
 pub fn last_writable_instant() -> DateTime<Utc> {
     chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
-        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 999_999_999))
         .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
 }
 
@@ -178,6 +191,33 @@ pub fn output_time(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leap_second_is_read_as_the_next_minute() {
+        let resolved = |text: &str, tz: Tz| {
+            InputDateTime::parse(text)
+                .unwrap()
+                .resolve(tz, "t")
+                .unwrap()
+                .to_rfc3339()
+        };
+        assert_eq!(
+            resolved("2026-06-30T23:59:60Z", Tz::UTC),
+            "2026-07-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            resolved("2026-07-01T09:00:60.250+02:00", Tz::UTC),
+            "2026-07-01T07:01:00.250+00:00"
+        );
+        assert_eq!(
+            resolved("2026-07-01T09:00:60", chrono_tz::Europe::Berlin),
+            "2026-07-01T07:01:00+00:00"
+        );
+        assert_eq!(
+            resolved("2026-07-01T09:00:59.5Z", Tz::UTC),
+            "2026-07-01T09:00:59.500+00:00"
+        );
+    }
 
     /// Times are written exactly as chrono's own `Serialize` writes them: offsets, `Z` for
     /// UTC, fractions of a second only when present, years at both ends of the range.

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use chrono::Duration;
 use schemars::gen::SchemaGenerator;
-use schemars::schema::{InstanceType, Schema, SchemaObject, SingleOrVec};
+use schemars::schema::{InstanceType, Schema, SchemaObject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
@@ -123,13 +123,18 @@ impl JsonSchema for InputDuration {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let mut schema = SchemaObject {
-            instance_type: Some(SingleOrVec::Vec(vec![
-                InstanceType::Number,
-                InstanceType::String,
-            ])),
-            ..Default::default()
+        // `anyOf`, not a list of types: OpenAPI 3.0 allows one type per schema.
+        let of_type = |instance_type: InstanceType| {
+            Schema::from(SchemaObject {
+                instance_type: Some(instance_type.into()),
+                ..Default::default()
+            })
         };
+        let mut schema = SchemaObject::default();
+        schema.subschemas().any_of = Some(vec![
+            of_type(InstanceType::Number),
+            of_type(InstanceType::String),
+        ]);
         schema.metadata().description =
             Some("Seconds, \"HH:MM[:SS]\", or ISO 8601 (\"PT1H30M\").".into());
         schema.metadata().examples = vec![3600.into(), "01:00".into(), "PT1H".into()];

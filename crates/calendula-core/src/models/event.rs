@@ -52,13 +52,11 @@ impl Channel {
         Channel::Slack,
     ];
 
+    /// The names of [`Self::ALL`], in the same order.
+    const NAMES: [&'static str; 4] = ["sms", "email", "telegram", "slack"];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sms => "sms",
-            Self::Email => "email",
-            Self::Telegram => "telegram",
-            Self::Slack => "slack",
-        }
+        Self::NAMES[self as usize]
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -70,9 +68,8 @@ impl Channel {
 /// `channels`), the error paths serde_path_to_error reports name the key.
 impl<'de> Deserialize<'de> for Channel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        const NAMES: &[&str] = &["sms", "email", "telegram", "slack"];
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).ok_or_else(|| serde::de::Error::unknown_variant(&text, NAMES))
+        Self::parse(&text).ok_or_else(|| serde::de::Error::unknown_variant(&text, &Self::NAMES))
     }
 }
 
@@ -219,5 +216,26 @@ impl NewEvent {
             "notifications": [{"channel": "email", "offset": "10m"}],
             "participants": [{"user": {"login": "grace"}}]
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_match_their_serde_form_both_ways() {
+        for channel in Channel::ALL {
+            let json = serde_json::to_value(channel).unwrap();
+            assert_eq!(json, channel.as_str());
+            assert_eq!(serde_json::from_value::<Channel>(json).unwrap(), channel);
+        }
+        let error = serde_json::from_str::<Channel>(r#""fax""#).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "unknown variant `fax`, expected one of `sms`, `email`, `telegram`, `slack`"
+            ),
+            "{error}"
+        );
     }
 }
