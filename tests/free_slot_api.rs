@@ -1156,7 +1156,7 @@ fn answers_stay_within_rfc3339_years() {
     }
 }
 
-/// With no `search_until`, a start at the last writable second leaves nothing to search:
+/// With no `search_until`, a start at the last writable instant leaves nothing to search:
 /// the 422 names the field the client sent.
 #[test]
 fn no_room_before_year_10000_is_422_on_start_calc_from() {

@@ -23,14 +23,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let malformed =
         |e: serde_json::Error| ApiError::bad_request(Some("body"), format!("malformed JSON: {e}"));
     // JSON text is UTF-8 (RFC 8259), but serde_json checks only the strings it keeps:
-    // invalid bytes in an ignored field, or a skim for well-formedness, would pass.
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(ApiError::bad_request(
+    // invalid bytes in an ignored field, or a skim for well-formedness, would pass. Checked
+    // once here; both parses below read the checked text.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ApiError::bad_request(
             Some("body"),
             format!("malformed JSON: not UTF-8 at byte {}", e.valid_up_to()),
-        ));
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        )
+    })?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => {
             deserializer.end().map_err(malformed)?;
@@ -39,7 +40,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // Whether the JSON is well-formed is asked of the whole body, not of the error: a
         // wrong type can come before a syntax error further on, and serde_json reports
         // some wrong types (`null` or a number for an enum) as syntax errors.
-        Err(e) => Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+        Err(e) => Err(match serde_json::from_str::<IgnoredAny>(text) {
             Err(syntax) => malformed(syntax),
             Ok(_) => {
                 let path = e.path().to_string();

@@ -14,6 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HumanDuration(pub Duration);
 
+/// The problem reported for a port key set to 0 (`u16` already bounds the top).
+pub const EXPECTED_PORT: &str = "expected a port between 1 and 65535";
+
 /// The pattern a [`HumanDuration`] must match; also published in the JSON Schema.
 pub const HUMAN_DURATION_PATTERN: &str = r"^[0-9]+(ms|s|m|h|d)$";
 

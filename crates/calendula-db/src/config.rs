@@ -1,6 +1,6 @@
 //! The `database` section of config.yaml.
 
-use calendula_core::config_types::{HumanDuration, Secret};
+use calendula_core::config_types::{HumanDuration, Secret, EXPECTED_PORT};
 use calendula_core::ConfigProblem;
 
 use crate::pool::HostAddr;
@@ -88,16 +88,8 @@ impl DatabaseConfig {
                 problems.push(ConfigProblem::new(path, message));
             }
         };
-        check(
-            self.port != 0,
-            "port",
-            "expected a port between 1 and 65535",
-        );
-        check(
-            self.embedded.port != 0,
-            "embedded.port",
-            "expected a port between 1 and 65535",
-        );
+        check(self.port != 0, "port", EXPECTED_PORT);
+        check(self.embedded.port != 0, "embedded.port", EXPECTED_PORT);
         check(self.max_size >= 1, "max_size", "expected an integer >= 1");
         check(
             self.min_size <= self.max_size,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use calendula_core::config_types::{HumanDuration, Secret};
+use calendula_core::config_types::{HumanDuration, Secret, EXPECTED_PORT};
 use calendula_core::models::Channel;
 use calendula_core::ConfigProblem;
 use schemars::JsonSchema;
@@ -195,11 +195,7 @@ impl NotificatorConfig {
                         &format!("channels.{key}.host"),
                         "expected a host name",
                     );
-                    check(
-                        *port != 0,
-                        &format!("channels.{key}.port"),
-                        "expected a port between 1 and 65535",
-                    );
+                    check(*port != 0, &format!("channels.{key}.port"), EXPECTED_PORT);
                     check(
                         from.parse::<lettre::message::Mailbox>().is_ok(),
                         &format!("channels.{key}.from"),

@@ -94,10 +94,13 @@ impl InputDateTime {
 /// keeps a leap second (and writes it back as `:60`, which many clients cannot read).
 fn without_leap_second(instant: DateTime<Utc>) -> DateTime<Utc> {
     const SECOND_NS: u32 = 1_000_000_000;
-    match instant.with_nanosecond(instant.nanosecond().saturating_sub(SECOND_NS)) {
-        Some(within) if instant.nanosecond() >= SECOND_NS => within + TimeDelta::seconds(1),
-        _ => instant,
+    let nanos = instant.nanosecond();
+    if nanos < SECOND_NS {
+        return instant;
     }
+    instant
+        .with_nanosecond(nanos - SECOND_NS)
+        .map_or(instant, |within| within + TimeDelta::seconds(1))
 }
 
 impl fmt::Display for InputDateTime {
