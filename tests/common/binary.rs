@@ -1,5 +1,5 @@
 //! The real `calendula` binary as a child process: started with a config file written to
-//! a directory, waited for until healthy, and stopped with SIGTERM or SIGKILL.
+//! a directory, waited for until ready, and stopped with SIGTERM or SIGKILL.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -35,11 +35,13 @@ impl Binary {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
-        binary.wait_healthy();
+        binary.wait_ready();
         binary
     }
 
-    fn wait_healthy(&mut self) {
+    /// Until `/ready`: `/health` answers before the pool has found the master, and a first
+    /// write then is a 503.
+    fn wait_ready(&mut self) {
         let client = reqwest::blocking::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -47,7 +49,7 @@ impl Binary {
                 panic!("calendula exited: {status}");
             }
             if client
-                .get(format!("{}/health", self.base))
+                .get(format!("{}/ready", self.base))
                 .send()
                 .is_ok_and(|r| r.status().is_success())
             {
@@ -55,7 +57,7 @@ impl Binary {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("calendula did not become healthy within 60 s");
+        panic!("calendula did not become ready within 60 s");
     }
 
     /// SIGKILL: no shutdown code runs.
