@@ -8,8 +8,8 @@ use calendula_core::error::remembered_failure;
 use calendula_core::ApiError;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::uri::Origin;
-use rocket::http::{Header, Status};
-use rocket::response::Body;
+use rocket::http::{Header, Method, Status};
+use rocket::response::{self, Body, Responder};
 use rocket::{catch, Data, Request, Response};
 
 /// When a request arrived and the id it is known by in logs and in `X-Request-Id`.
@@ -115,16 +115,82 @@ impl Fairing for TrailingSlash {
 }
 
 /// Every error Rocket answers itself (no route, failed guard, panic) in the API's JSON shape.
+/// A path that has routes, none for the request's method, is a 405 listing them in `Allow`.
 #[catch(default)]
-pub fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
-    remembered_failure(req).unwrap_or_else(|| {
-        let detail = if status == Status::NotFound {
-            format!("no route for {} {}", req.method(), req.uri().path())
-        } else {
-            status.reason_lossy().to_owned()
-        };
-        ApiError::from_status(status, detail)
-    })
+pub fn json_catcher(status: Status, req: &Request<'_>) -> CaughtError {
+    if let Some(error) = remembered_failure(req) {
+        return CaughtError { error, allow: None };
+    }
+    if status != Status::NotFound {
+        let error = ApiError::from_status(status, status.reason_lossy());
+        return CaughtError { error, allow: None };
+    }
+    let (method, path) = (req.method(), req.uri().path());
+    let allowed = allowed_methods(req);
+    if allowed.is_empty() || allowed.contains(&method.as_str()) {
+        let error = ApiError::from_status(status, format!("no route for {method} {path}"));
+        return CaughtError { error, allow: None };
+    }
+    let allow = allowed.join(", ");
+    let error = ApiError::from_status(
+        Status::MethodNotAllowed,
+        format!("{method} is not allowed on {path}; allowed: {allow}"),
+    );
+    CaughtError {
+        error,
+        allow: Some(allow),
+    }
+}
+
+/// The catcher's answer: the error, with `Allow` on a 405.
+pub struct CaughtError {
+    error: ApiError,
+    allow: Option<String>,
+}
+
+impl<'r> Responder<'r, 'static> for CaughtError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = self.error.respond_to(req)?;
+        if let Some(allow) = self.allow {
+            response.set_header(Header::new("Allow", allow));
+        }
+        Ok(response)
+    }
+}
+
+/// The methods of the routes whose path matches the request's, sorted (HEAD with GET, as
+/// Rocket answers it).
+fn allowed_methods(req: &Request<'_>) -> Vec<&'static str> {
+    let path: Vec<&str> = req.uri().path().segments().collect();
+    let mut methods: Vec<&'static str> = req
+        .rocket()
+        .routes()
+        .filter(|route| path_matches(route.uri.path(), &path))
+        .flat_map(|route| match route.method {
+            Method::Get => vec![Method::Get.as_str(), Method::Head.as_str()],
+            other => vec![other.as_str()],
+        })
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// Whether a route path (`/users/<login>/events`, `/docs/<path..>`) matches the request's
+/// path segments.
+fn path_matches(pattern: &str, path: &[&str]) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    for (i, segment) in pattern.iter().enumerate() {
+        let dynamic = segment.starts_with('<') && segment.ends_with('>');
+        if dynamic && segment.ends_with("..>") {
+            return true;
+        }
+        match path.get(i) {
+            Some(given) if dynamic || given == segment => {}
+            _ => return false,
+        }
+    }
+    pattern.len() == path.len()
 }
 
 #[cfg(test)]
@@ -136,6 +202,23 @@ mod tests {
     #[get("/bytes/<n>")]
     fn bytes(n: usize) -> String {
         "x".repeat(n)
+    }
+
+    #[test]
+    fn route_paths_match_static_dynamic_and_trailing_segments() {
+        let matches = |pattern: &str, path: &str| {
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            path_matches(pattern, &segments)
+        };
+        assert!(matches("/users/<login>/events", "/users/ada/events"));
+        assert!(matches("/users", "/users"));
+        assert!(matches("/", "/"));
+        assert!(matches("/docs/<path..>", "/docs/index.html"));
+        assert!(matches("/docs/<path..>", "/docs"));
+        assert!(!matches("/users/<login>/events", "/users/ada"));
+        assert!(!matches("/users/<login>", "/users/ada/events"));
+        assert!(!matches("/users", "/event"));
+        assert!(!matches("/", "/users"));
     }
 
     #[test]

@@ -352,7 +352,30 @@ fn opening_a_session_validates_its_input() {
     let (status, body) = post(&server, "/auth/", Auth::None, json!({"login": 5}));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "login");
+    // A body without a login, and none in the query: 422 naming it.
+    let (status, body) = post(&server, "/auth/", Auth::None, json!({"password": "x"}));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "login");
     assert_eq!(count(&server, "sessions"), 1);
+}
+
+#[test]
+fn the_login_may_come_from_the_query_and_the_password_from_the_body() {
+    let server = TestServer::start();
+    server.user("ada", json!({"password": "correct horse"}));
+    let with_query = |password: &str| {
+        post(
+            &server,
+            "/auth/?login=ada",
+            Auth::None,
+            json!({"password": password}),
+        )
+    };
+    assert_401(with_query("wrong horse"));
+    let (status, id) = with_query("correct horse");
+    assert_eq!(status, StatusCode::OK, "{id}");
+    let id = id.as_str().unwrap();
+    assert_eq!(me(&server, Auth::Bearer(id)).1["login"], "ada");
 }
 
 #[test]

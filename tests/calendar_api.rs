@@ -1459,7 +1459,7 @@ fn accept_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter decision is required, once and not empty",
+                "query parameter decision is required",
                 Some("decision")
             )
         )
@@ -1470,7 +1470,7 @@ fn accept_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter user_login is required, once and not empty",
+                "query parameter user_login is required",
                 Some("user_login")
             )
         )
@@ -1478,6 +1478,28 @@ fn accept_errors() {
     assert_eq!(
         accept(&server, id, "user_login=&decision=yes").1["field"],
         "user_login"
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=bob&decision=yes&decision=no"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter decision is given more than once",
+                Some("decision")
+            )
+        )
+    );
+    assert_eq!(
+        accept(&server, id, "user_login=bob&decision="),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter decision must not be empty",
+                Some("decision")
+            )
+        )
     );
     let (status, body) = accept(&server, id, "");
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -2204,7 +2226,7 @@ fn window_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter time_from is required, once and not empty",
+                "query parameter time_from is required",
                 Some("time_from")
             )
         )
@@ -2215,7 +2237,7 @@ fn window_errors() {
             StatusCode::BAD_REQUEST,
             error(
                 "bad request",
-                "query parameter time_to is required, once and not empty",
+                "query parameter time_to is required",
                 Some("time_to")
             )
         )
@@ -2226,6 +2248,10 @@ fn window_errors() {
     );
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["field"], "time_from", "{body}");
+    assert_eq!(
+        body["detail"], "query parameter time_from is given more than once",
+        "{body}"
+    );
     for bad in [
         "yesterday",
         "2026-13-01T00:00:00",
@@ -2457,6 +2483,34 @@ fn openapi_lists_the_paths_and_schemas() {
     assert_eq!(
         schema["items"]["$ref"], "#/components/schemas/Event",
         "{listing}"
+    );
+    // Query parameters: which are required, and the values `decision` takes.
+    let parameter = |path: &str, method: &str, name: &str| -> Value {
+        spec["paths"][path][method]["parameters"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{method} {path} does not document {name}"))
+    };
+    for (path, method, name, required) in [
+        ("/users/{login}/events", "get", "time_from", true),
+        ("/users/{login}/events", "get", "time_to", true),
+        ("/event/{id}/accept", "post", "decision", true),
+        // Omitted when a session is presented.
+        ("/event/{id}/accept", "post", "user_login", false),
+    ] {
+        let documented = parameter(path, method, name);
+        assert_eq!(documented["in"], "query", "{documented}");
+        let documented_required = documented["required"].as_bool().unwrap_or(false);
+        assert_eq!(documented_required, required, "{documented}");
+    }
+    let decision = parameter("/event/{id}/accept", "post", "decision");
+    let reference = decision["schema"]["$ref"].as_str().unwrap_or_default();
+    let name = reference.rsplit('/').next().unwrap_or_default();
+    assert_eq!(
+        spec["components"]["schemas"][name]["enum"],
+        json!(["yes", "maybe", "no", "undecided"]),
+        "{decision}"
     );
 }
 

@@ -958,7 +958,7 @@ fn calc_free_slot_rejects_bad_requests() {
     );
     assert_eq!(a["detail"], json!(["ghost", "phantom", "spook"]), "{a}");
 
-    // 0 and more than 100 logins (the check is on the list as given).
+    // 0 and more than 100 distinct logins (a repeated login is one user).
     assert_invalid(&server, CALC, with("user_logins", json!([])), "user_logins");
     let many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
     assert_invalid(
@@ -969,13 +969,17 @@ fn calc_free_slot_rejects_bad_requests() {
     );
     let hundred = vec!["ann"; 100];
     calc(&server, with("user_logins", json!(hundred)));
-    let hundred_one = vec!["ann"; 101];
-    assert_invalid(
+    let mut hundred_one: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+    hundred_one.push("u0".into());
+    let a = assert_invalid(
         &server,
         CALC,
         with("user_logins", json!(hundred_one)),
         "user_logins",
     );
+    let unknown = a["detail"].as_array().map(Vec::len);
+    assert_eq!(unknown, Some(100), "100 distinct logins, all unknown: {a}");
+    calc(&server, with("user_logins", json!(vec!["ann"; 101])));
     // A malformed login names its position.
     assert_invalid(
         &server,
@@ -1453,7 +1457,10 @@ fn free_busy_rejects_bad_requests() {
     assert_invalid(
         &server,
         FREE_BUSY,
-        with("user_logins", json!(vec!["ann"; 101])),
+        with(
+            "user_logins",
+            json!((0..101).map(|i| format!("u{i}")).collect::<Vec<_>>()),
+        ),
         "user_logins",
     );
     for to in [

@@ -83,6 +83,33 @@ fn unknown_routes_answer_json_404() {
 }
 
 #[test]
+fn a_known_path_with_another_method_answers_405_with_allow() {
+    let server = TestServer::start();
+    let client = server.client();
+    for (method, path, allow) in [
+        (reqwest::Method::DELETE, "/users", "POST"),
+        (reqwest::Method::GET, "/users/", "POST"),
+        (reqwest::Method::PUT, "/event/7/", "GET, HEAD"),
+        (reqwest::Method::POST, "/users/ada", "GET, HEAD"),
+        (reqwest::Method::GET, "/funcs/free_busy", "POST"),
+        (reqwest::Method::PATCH, "/health", "GET, HEAD"),
+    ] {
+        let response = client
+            .request(method.clone(), server.url(path))
+            .send()
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let body: serde_json::Value = response.json().unwrap();
+        assert_eq!(body["error"], "method not allowed", "{body}");
+    }
+}
+
+#[test]
 fn metrics_are_prometheus_text() {
     let server = TestServer::start();
     let response = server.client().get(server.url("/metrics")).send().unwrap();

@@ -13,7 +13,7 @@ use rocket::serde::json::Json;
 use rocket::{get, post};
 use rocket_okapi::openapi;
 
-use super::params;
+use super::params::{self, Query};
 
 /// Whose event is created: `author_login`, or the session's user when it is omitted. When
 /// sessions are enforced, `author_login` must be the session's user.
@@ -46,7 +46,7 @@ fn answering_login(writer: &Writer, given: Option<&str>) -> ApiResult<String> {
         }
         (Some(given), _) => Ok(given.to_owned()),
         (None, Some(own)) => Ok(own.login.clone()),
-        (None, None) => params::required("user_login", None).map(str::to_owned),
+        (None, None) => params::required("user_login", &[]).map(str::to_owned),
     }
 }
 
@@ -132,12 +132,12 @@ pub async fn accept_event(
     mut conn: WriteConn,
     id: &str,
     user_login: Option<&str>,
-    decision: Option<&str>,
+    decision: Query<'_, Decision>,
 ) -> ApiResult<Json<Event>> {
     let id = params::id("event", id)?;
     let login = answering_login(&writer, user_login)?;
     let login = login.as_str();
-    let decision = params::required("decision", decision)?;
+    let decision = decision.required("decision")?;
     let decision = Decision::parse(decision).ok_or_else(|| {
         ApiError::bad_request(
             Some("decision"),

@@ -125,16 +125,22 @@ fn span(interval: Interval, tz: Tz) -> TimeSpan {
 
 /// The users named in `logins` (duplicates ignored), or a 422 listing the unknown ones.
 async fn load_users(conn: &mut AsyncPgConnection, logins: &[String]) -> ApiResult<Vec<UserRow>> {
-    if logins.is_empty() || logins.len() > MAX_USERS {
-        return Err(ApiError::invalid(
+    let out_of_range = || {
+        ApiError::invalid(
             "user_logins",
-            format!("give 1..{MAX_USERS} logins"),
-        ));
+            format!("give 1..{MAX_USERS} distinct logins"),
+        )
+    };
+    if logins.is_empty() {
+        return Err(out_of_range());
     }
-    let mut unique: Vec<String> = Vec::with_capacity(logins.len());
+    let mut unique: Vec<String> = Vec::with_capacity(logins.len().min(MAX_USERS));
     for (i, login) in logins.iter().enumerate() {
         validate::login(&format!("user_logins[{i}]"), login)?;
         if !unique.contains(login) {
+            if unique.len() == MAX_USERS {
+                return Err(out_of_range());
+            }
             unique.push(login.clone());
         }
     }

@@ -34,7 +34,9 @@ pub fn routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi) {
 /// `POST /auth/` body.
 #[derive(Deserialize, JsonSchema)]
 pub struct Credentials {
-    pub login: String,
+    /// May be omitted when the query gives it (`?login=`).
+    #[serde(default)]
+    pub login: Option<String>,
     /// Needed when the user has a password (always, with `require_passwords`).
     #[serde(default)]
     pub password: Option<String>,
@@ -77,7 +79,8 @@ impl<'r> OpenApiFromData<'r> for OptionalCredentials {
         let mut body = RequestBody {
             description: Some(
                 "Optional: without a body the login comes from `?login=` (then only a user \
-                 without a password can open a session)."
+                 without a password can open a session). With `?login=`, the body may hold \
+                 the password alone."
                     .to_owned(),
             ),
             required: false,
@@ -128,22 +131,7 @@ pub async fn open_session(
     login: Option<&str>,
     body: OptionalCredentials,
 ) -> ApiResult<NoStore<Json<String>>> {
-    let (login, given) = match (login.filter(|l| !l.is_empty()), body.0) {
-        (Some(query), Some(body)) if query != body.login => {
-            return Err(ApiError::invalid(
-                "login",
-                "the login in the query and in the body differ",
-            ))
-        }
-        (_, Some(body)) => (body.login, body.password),
-        (Some(query), None) => (query.to_owned(), None),
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                Some("login"),
-                "query parameter login is required (or a JSON body {\"login\", \"password\"})",
-            ))
-        }
-    };
+    let (login, given) = credentials(login, body.0)?;
     let require_passwords = auth.config().require_passwords;
     // Exactly one argon2id verification per refusal, whether the login exists or not. No
     // database connection is held while it runs.
@@ -177,6 +165,34 @@ pub async fn open_session(
     sessions::create(&mut *db.write().await?, user.id, &id.hash()).await?;
     log::info!(target: LOG, "session opened for {:?}", user.login);
     Ok(NoStore(Json(id.expose().to_owned())))
+}
+
+/// The login (from the query, the body or both, which must agree) and the password given.
+fn credentials(
+    query: Option<&str>,
+    body: Option<Credentials>,
+) -> ApiResult<(String, Option<String>)> {
+    let Some(Credentials { login, password }) = body else {
+        return match query.filter(|l| !l.is_empty()) {
+            Some(query) => Ok((query.to_owned(), None)),
+            None => Err(ApiError::bad_request(
+                Some("login"),
+                "query parameter login is required (or a JSON body {\"login\", \"password\"})",
+            )),
+        };
+    };
+    match (query.filter(|l| !l.is_empty()), login) {
+        (Some(query), Some(body)) if query != body => Err(ApiError::invalid(
+            "login",
+            "the login in the query and in the body differ",
+        )),
+        (_, Some(login)) => Ok((login, password)),
+        (Some(query), None) => Ok((query.to_owned(), password)),
+        (None, None) => Err(ApiError::invalid(
+            "login",
+            "login is required, in the body or as ?login=",
+        )),
+    }
 }
 
 /// The user whose session this is.

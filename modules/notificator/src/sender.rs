@@ -253,7 +253,7 @@ async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Result<
         .json(body)
         .send()
         .await
-        .map_err(|e| SendError::transient(e.without_url().to_string()))?;
+        .map_err(|e| SendError::transient(with_causes(&e.without_url())))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -275,6 +275,21 @@ async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Result<
     } else {
         SendError::permanent(message)
     })
+}
+
+/// An error and its causes: reqwest's own text ("error sending request") does not say
+/// whether the connection was refused, timed out or failed TLS.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.ends_with(&inner_text) {
+            text = format!("{text}: {inner_text}");
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 /// The sender of every channel: configured ones, `log` for the rest.
@@ -366,6 +381,11 @@ mod tests {
         let sender = Sender::build(&config, Duration::from_secs(2)).unwrap();
         let error = sender.send(&message()).await.unwrap_err();
         assert!(!error.message.contains("secret"), "{}", error.message);
+        assert!(
+            error.message.contains("Connection refused"),
+            "the cause is named: {}",
+            error.message
+        );
         assert!(!error.permanent);
     }
 }

@@ -48,8 +48,10 @@ impl From<Weekday> for EDay {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Time {
     /// 0..23
+    #[schemars(range(max = 23))]
     pub hour: u32,
     /// 0..59
+    #[schemars(range(max = 59))]
     pub minute: u32,
 }
 
