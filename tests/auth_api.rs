@@ -287,6 +287,13 @@ fn sessions_expire_after_the_idle_ttl_each_use_extending_them_and_are_purged() {
     server.user("ada", json!({}));
     let id = session(&server, "ada", None);
     let idle = session(&server, "ada", None);
+    // Used only on routes that do not look at the caller (sessions are not enforced here).
+    let reader = session(&server, "ada", None);
+    let free_busy = json!({
+        "user_logins": ["ada"],
+        "time_from": "2026-03-02T00:00:00Z",
+        "time_to": "2026-03-03T00:00:00Z"
+    });
     // Used every half second for longer than the TTL: still valid (sliding expiry).
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(4) {
@@ -296,9 +303,23 @@ fn sessions_expire_after_the_idle_ttl_each_use_extending_them_and_are_purged() {
             "after {:?}",
             started.elapsed()
         );
+        let read = get(&server, "/users/ada", Auth::Header(&reader));
+        assert_eq!(read.0, StatusCode::OK, "{}", read.1);
+        let read = post(
+            &server,
+            "/funcs/free_busy",
+            Auth::Bearer(&reader),
+            free_busy.clone(),
+        );
+        assert_eq!(read.0, StatusCode::OK, "{}", read.1);
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_401(me(&server, Auth::Bearer(&idle)));
+    assert_eq!(
+        me(&server, Auth::Bearer(&reader)).0,
+        StatusCode::OK,
+        "reads extend a session"
+    );
     // Left idle past the TTL: expired.
     std::thread::sleep(Duration::from_millis(2500));
     assert_401(me(&server, Auth::Bearer(&id)));

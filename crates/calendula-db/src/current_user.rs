@@ -11,12 +11,21 @@
 //! looked up (and its expiry extended) on the primary, only when a header is present and
 //! only when the `auth` module is mounted ([`AuthPolicy`] in managed state); the outcome is
 //! cached for the request, so several guards cost one query. A malformed, unknown, expired or
-//! revoked id counts as no session; a database failure is the usual 503.
+//! revoked id counts as no session; a database failure is the usual 503. A request whose
+//! route never looked at the session still extends it, after the response
+//! ([`SessionKeepAlive`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use calendula_core::error::remember_failure;
 use calendula_core::{ApiError, ApiResult, AuthPolicy};
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::request::{FromRequest, Outcome};
-use rocket::Request;
+use rocket::tokio::sync::Semaphore;
+use rocket::{Request, Response};
 use rocket_okapi::gen::OpenApiGenerator;
 use rocket_okapi::okapi::openapi3::{SecurityRequirement, SecurityScheme, SecuritySchemeData};
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
@@ -57,7 +66,15 @@ fn presented_id(req: &Request<'_>) -> Option<Result<SessionId, ()>> {
     Some(SessionId::parse(text).ok_or(()))
 }
 
+/// Set once a guard has looked the request's session up (and so extended it).
+struct LookedUp(AtomicBool);
+
+fn looked_up<'r>(req: &'r Request<'_>) -> &'r AtomicBool {
+    &req.local_cache(|| LookedUp(AtomicBool::new(false))).0
+}
+
 async fn lookup(req: &Request<'_>) -> ApiResult<Presented> {
+    looked_up(req).store(true, Ordering::Relaxed);
     // Without the auth module nothing can be presented: sessions do not exist.
     let Some(policy) = AuthPolicy::mounted(req.rocket()).copied() else {
         return Ok(Presented::Nothing);
@@ -214,6 +231,92 @@ impl<'r> FromRequest<'r> for Session {
     }
 }
 
+/// Sliding expiry for every use of a session: extends a presented session when the route
+/// did not look it up (reads while sessions are not enforced, routes that ignore the
+/// caller). The touch runs in the background after the response, at most once per
+/// [`sessions::touch_granularity`] per session on this instance, so such reads cost no
+/// database work of their own. Attached by the `auth` module.
+pub struct SessionKeepAlive {
+    /// When this instance last extended each recently used session.
+    touched: Mutex<HashMap<SessionHash, Instant>>,
+    /// Touches running at once; beyond that a use is not recorded (a flood of made-up ids
+    /// must not pile up tasks waiting for the primary).
+    running: Arc<Semaphore>,
+}
+
+/// Sessions remembered by [`SessionKeepAlive`] before the stale ones are forgotten.
+const KEEP_ALIVE_MEMORY: usize = 10_000;
+/// Background touches at once.
+const KEEP_ALIVE_TOUCHES: usize = 4;
+
+impl Default for SessionKeepAlive {
+    fn default() -> Self {
+        Self {
+            touched: Mutex::default(),
+            running: Arc::new(Semaphore::new(KEEP_ALIVE_TOUCHES)),
+        }
+    }
+}
+
+impl SessionKeepAlive {
+    /// Whether `hash` is due for a touch now (and, if so, marks it touched).
+    fn due(&self, hash: SessionHash, every: Duration) -> bool {
+        let Ok(mut touched) = self.touched.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if touched.get(&hash).is_some_and(|at| now - *at < every) {
+            return false;
+        }
+        if touched.len() >= KEEP_ALIVE_MEMORY {
+            touched.retain(|_, at| now - *at < every);
+        }
+        if touched.len() < KEEP_ALIVE_MEMORY {
+            touched.insert(hash, now);
+        }
+        true
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for SessionKeepAlive {
+    fn info(&self) -> Info {
+        Info {
+            name: "session keep-alive",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, _: &mut Response<'r>) {
+        let Some(policy) = AuthPolicy::mounted(req.rocket()).copied() else {
+            return;
+        };
+        let Some(Ok(id)) = presented_id(req) else {
+            return;
+        };
+        if looked_up(req).load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(db) = req.rocket().state::<Db>().cloned() else {
+            return;
+        };
+        let Ok(permit) = self.running.clone().try_acquire_owned() else {
+            return;
+        };
+        let hash = id.hash();
+        if !self.due(hash, sessions::touch_granularity(policy.session_ttl)) {
+            return;
+        }
+        // A failed touch only leaves the session to expire a little sooner.
+        rocket::tokio::spawn(async move {
+            if let Ok(mut conn) = db.write().await {
+                let _ = sessions::touch(&mut conn, &hash, policy.session_ttl).await;
+            }
+            drop(permit);
+        });
+    }
+}
+
 /// The `session` security scheme: a bearer token (or the `X-Session-Id` header).
 fn security() -> RequestHeaderInput {
     let scheme = SecurityScheme {
@@ -249,3 +352,25 @@ macro_rules! documented_as_session {
 }
 
 documented_as_session!(CurrentUser, Writer, Session);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_touched_once_per_granularity_and_memory_stays_bounded() {
+        let keep_alive = SessionKeepAlive::default();
+        let every = Duration::from_millis(50);
+        let hash = SessionId::generate().hash();
+        assert!(keep_alive.due(hash, every), "first use");
+        assert!(!keep_alive.due(hash, every), "again at once");
+        std::thread::sleep(every);
+        assert!(keep_alive.due(hash, every), "again after the granularity");
+
+        let long = Duration::from_secs(60);
+        for _ in 0..KEEP_ALIVE_MEMORY + 10 {
+            assert!(keep_alive.due(SessionId::generate().hash(), long));
+        }
+        assert!(keep_alive.touched.lock().unwrap().len() <= KEEP_ALIVE_MEMORY);
+    }
+}

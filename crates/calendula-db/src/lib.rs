@@ -14,6 +14,6 @@ pub mod sessions;
 pub mod users;
 
 pub use config::{DatabaseConfig, EmbeddedConfig};
-pub use current_user::{CurrentUser, Session, SessionUser, Writer};
+pub use current_user::{CurrentUser, Session, SessionKeepAlive, SessionUser, Writer};
 pub use guards::{ReadConn, WriteConn};
 pub use pool::{Conn, Db, HostAddr};

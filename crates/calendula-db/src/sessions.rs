@@ -24,7 +24,7 @@ const ID_BYTES: usize = 32;
 pub struct SessionId(String);
 
 /// The SHA-256 of a session id: what the table stores and is looked up by.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionHash([u8; 32]);
 
 impl SessionId {
@@ -118,7 +118,7 @@ struct SessionOwner {
 /// How stale `last_used_at` may get before a use writes it again: 1% of the TTL, at most a
 /// minute. A session in constant use then costs a write per minute, not one per request, and
 /// expires at most that much earlier than an exact sliding TTL would make it.
-fn touch_granularity(ttl: Duration) -> Duration {
+pub fn touch_granularity(ttl: Duration) -> Duration {
     (ttl / 100).min(Duration::from_secs(60))
 }
 

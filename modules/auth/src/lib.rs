@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use calendula_core::config_types::HumanDuration;
 use calendula_core::{password, AuthPolicy, ConfigProblem, Module, ModuleDescriptor};
-use calendula_db::{sessions, Db};
+use calendula_db::{sessions, Db, SessionKeepAlive};
 use rocket::tokio::sync::watch;
 use rocket::tokio::task::JoinHandle;
 use rocket::{Build, Orbit, Rocket, Route};
@@ -165,7 +165,9 @@ impl Module for Auth {
     }
 
     fn on_build(&self, rocket: Rocket<Build>) -> Rocket<Build> {
-        rocket.manage(self.config.policy())
+        rocket
+            .manage(self.config.policy())
+            .attach(SessionKeepAlive::default())
     }
 
     async fn start(&self, rocket: &Rocket<Orbit>) {
