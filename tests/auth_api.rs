@@ -342,6 +342,13 @@ fn opening_a_session_validates_its_input() {
     let (status, body) = send(server.request(Method::POST, "/auth/"));
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["field"], "login");
+    let (status, body) = send(server.request(Method::POST, "/auth/?login=ada&login=bob"));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "login");
+    assert_eq!(
+        body["detail"],
+        "query parameter login is given more than once"
+    );
     // Query and body disagree: 422.
     let (status, body) = post(
         &server,

@@ -1491,6 +1491,17 @@ fn accept_errors() {
         )
     );
     assert_eq!(
+        accept(&server, id, "user_login=bob&user_login=ann&decision=yes"),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                "bad request",
+                "query parameter user_login is given more than once",
+                Some("user_login")
+            )
+        )
+    );
+    assert_eq!(
         accept(&server, id, "user_login=bob&decision="),
         (
             StatusCode::BAD_REQUEST,

@@ -5,7 +5,8 @@
 //! (403 otherwise), and callers who are not members of an event see a busy block.
 
 use calendula_core::models::{Decision, Event, NewEvent};
-use calendula_core::{validate, ApiError, ApiResult, JsonBody};
+use calendula_core::query::required;
+use calendula_core::{validate, ApiError, ApiResult, JsonBody, OptionalQuery, Query};
 use calendula_db::{events, users, CurrentUser, ReadConn, WriteConn, Writer};
 use diesel_async::AsyncPgConnection;
 use rocket::response::status::Created;
@@ -13,7 +14,7 @@ use rocket::serde::json::Json;
 use rocket::{get, post};
 use rocket_okapi::openapi;
 
-use super::params::{self, Query};
+use super::params;
 
 /// Whose event is created: `author_login`, or the session's user when it is omitted. When
 /// sessions are enforced, `author_login` must be the session's user.
@@ -37,7 +38,7 @@ fn author_login(writer: &Writer, given: Option<String>) -> ApiResult<String> {
 /// Who answers an invitation: `user_login`, or the session's user when it is omitted. When
 /// sessions are enforced, only the session's user answers for themself.
 fn answering_login(writer: &Writer, given: Option<&str>) -> ApiResult<String> {
-    match (given.filter(|l| !l.is_empty()), writer.user()) {
+    match (given, writer.user()) {
         (Some(given), Some(own)) if writer.policy.enforce && given != own.login => {
             Err(ApiError::forbidden(format!(
                 "only a participant answers for themself: user_login must be {:?} (or omitted)",
@@ -46,7 +47,7 @@ fn answering_login(writer: &Writer, given: Option<&str>) -> ApiResult<String> {
         }
         (Some(given), _) => Ok(given.to_owned()),
         (None, Some(own)) => Ok(own.login.clone()),
-        (None, None) => params::required("user_login", &[]).map(str::to_owned),
+        (None, None) => required("user_login", &[]).map(str::to_owned),
     }
 }
 
@@ -131,13 +132,13 @@ pub async fn accept_event(
     writer: Writer,
     mut conn: WriteConn,
     id: &str,
-    user_login: Option<&str>,
+    user_login: OptionalQuery<'_, String>,
     decision: Query<'_, Decision>,
 ) -> ApiResult<Json<Event>> {
     let id = params::id("event", id)?;
-    let login = answering_login(&writer, user_login)?;
+    let login = answering_login(&writer, user_login.get("user_login")?)?;
     let login = login.as_str();
-    let decision = decision.required("decision")?;
+    let decision = decision.get("decision")?;
     let decision = Decision::parse(decision).ok_or_else(|| {
         ApiError::bad_request(
             Some("decision"),

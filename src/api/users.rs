@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use calendula_core::models::{
     last_writable_instant, output_time, EventList, InputDateTime, NewUser, RenderedEvent, UserFull,
 };
-use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody};
+use calendula_core::{password, validate, ApiError, ApiResult, AuthPolicy, JsonBody, Query};
 use calendula_db::events::{self, EventDetails, EventRow};
 use calendula_db::{users, CurrentUser, ReadConn, WriteConn};
 use calendula_time::recurrence::Occurrence;
@@ -16,7 +16,7 @@ use rocket::serde::json::Json;
 use rocket::{get, post, State};
 use rocket_okapi::openapi;
 
-use super::params::Query;
+use super::params;
 use crate::config::LimitsConfig;
 
 /// Create a user (sign-up: open to anyone, even when the auth module enforces sessions).
@@ -71,10 +71,8 @@ pub async fn list_user_events(
     time_to: Query<'_, InputDateTime>,
 ) -> ApiResult<EventList> {
     let user = users::get_by_login(&mut conn, login).await?;
-    let from = time_from
-        .datetime("time_from")?
-        .resolve(user.tz(), "time_from")?;
-    let to = time_to.datetime("time_to")?.resolve(user.tz(), "time_to")?;
+    let from = params::datetime("time_from", &time_from)?.resolve(user.tz(), "time_from")?;
+    let to = params::datetime("time_to", &time_to)?.resolve(user.tz(), "time_to")?;
     validate::window("time_to", from, to, None)?;
     let candidates = events::in_window(&mut conn, &[user.id], from, to).await?;
     let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();

@@ -11,12 +11,14 @@ pub mod metrics;
 pub mod models;
 pub mod module;
 pub mod password;
+pub mod query;
 pub mod validate;
 
 pub use auth::AuthPolicy;
 pub use body::JsonBody;
 pub use error::{ApiError, ApiResult};
 pub use module::{ConfigProblem, LoadedModule, Module, ModuleDescriptor};
+pub use query::{OptionalQuery, Query};
 
 /// Re-exported so modules register with the same `inventory` the root collects from.
 pub use inventory;

@@ -5,7 +5,7 @@ use std::fmt;
 use calendula_core::body::{parse_json, read_limited};
 use calendula_core::error::remember_failure;
 use calendula_core::models::UserFull;
-use calendula_core::{password, ApiError, ApiResult};
+use calendula_core::{password, ApiError, ApiResult, OptionalQuery};
 use calendula_db::sessions::{self, SessionId};
 use calendula_db::{Db, Session, WriteConn};
 use rocket::data::{Data, FromData, Outcome};
@@ -128,10 +128,10 @@ fn refused() -> ApiError {
 pub async fn open_session(
     auth: &State<Auth>,
     db: &State<Db>,
-    login: Option<&str>,
+    login: OptionalQuery<'_, String>,
     body: OptionalCredentials,
 ) -> ApiResult<NoStore<Json<String>>> {
-    let (login, given) = credentials(login, body.0)?;
+    let (login, given) = credentials(login.get("login")?, body.0)?;
     let require_passwords = auth.config().require_passwords;
     // Exactly one argon2id verification per refusal, whether the login exists or not. No
     // database connection is held while it runs.
@@ -173,7 +173,7 @@ fn credentials(
     body: Option<Credentials>,
 ) -> ApiResult<(String, Option<String>)> {
     let Some(Credentials { login, password }) = body else {
-        return match query.filter(|l| !l.is_empty()) {
+        return match query {
             Some(query) => Ok((query.to_owned(), None)),
             None => Err(ApiError::bad_request(
                 Some("login"),
@@ -181,7 +181,7 @@ fn credentials(
             )),
         };
     };
-    match (query.filter(|l| !l.is_empty()), login) {
+    match (query, login) {
         (Some(query), Some(body)) if query != body => Err(ApiError::invalid(
             "login",
             "the login in the query and in the body differ",
