@@ -2465,6 +2465,24 @@ fn openapi_lists_the_paths_and_schemas() {
             "{method} {path} does not document {code}"
         );
     }
+    // ...and only those: each operation lists the errors it can answer.
+    let documented = |path: &str, method: &str| -> Vec<String> {
+        keys(&spec["paths"][path][method]["responses"])
+    };
+    assert_eq!(documented("/ready", "get"), ["200", "500", "503"]);
+    assert_eq!(
+        documented("/users/{login}", "get"),
+        ["200", "404", "500", "503"]
+    );
+    assert_eq!(
+        documented("/users", "post"),
+        ["201", "400", "409", "422", "500", "503"]
+    );
+    assert_eq!(
+        documented("/event/{id}/accept", "post"),
+        ["200", "400", "401", "403", "404", "422", "500", "503"]
+    );
+    assert_eq!(documented("/auth/me", "get"), ["200", "401", "500", "503"]);
     // OpenAPI 3.0: one type per schema (a list of types is 3.1).
     fn type_lists(value: &Value, at: String, found: &mut Vec<String>) {
         match value {

@@ -7,9 +7,9 @@ use std::io::Cursor;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
-use rocket::Request;
+use rocket::{Request, Route};
 use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::{MediaType, RefOr, Response, Responses};
+use rocket_okapi::okapi::openapi3::{MediaType, OpenApi, RefOr, Response, Responses};
 use rocket_okapi::response::OpenApiResponderInner;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -186,26 +186,81 @@ impl OpenApiResponderInner for ApiError {
             RefOr::Object(response)
         };
         let mut responses = Responses::default();
-        for (code, text) in [
-            ("400", "Malformed JSON body or query parameter."),
-            ("404", "The user or event named in the path does not exist."),
-            ("409", "Duplicate (e.g. the login is taken)."),
-            (
-                "422",
-                "A well-formed request that breaks a rule; `field` names the input.",
-            ),
-            ("401", "A valid session is required."),
-            ("403", "The session's user may not do this."),
-            (
-                "503",
-                "No database host can serve the request; retry after `Retry-After` seconds.",
-            ),
-            ("500", "Server failure (a bug)."),
-        ] {
-            responses.responses.insert(code.to_owned(), describe(text));
+        for (code, text) in DOCUMENTED_ERRORS {
+            responses.responses.insert(code.to_string(), describe(text));
         }
         Ok(responses)
     }
+}
+
+/// Every status an [`ApiError`] can have, as the OpenAPI document describes it. Each
+/// operation is then narrowed to those it answers ([`narrow_documented_errors`]).
+const DOCUMENTED_ERRORS: [(u16, &str); 8] = [
+    (400, "Malformed JSON body or query parameter."),
+    (404, "The user or event named in the path does not exist."),
+    (409, "Duplicate (e.g. the login is taken)."),
+    (
+        422,
+        "A well-formed request that breaks a rule; `field` names the input.",
+    ),
+    (401, "A valid session is required."),
+    (403, "The session's user may not do this."),
+    (
+        503,
+        "No database host can serve the request; retry after `Retry-After` seconds.",
+    ),
+    (500, "Server failure (a bug)."),
+];
+
+/// A module's routes with each operation's error statuses narrowed to those in `answers`
+/// (see [`narrow_documented_errors`]; its unit tests check that the list is complete).
+pub fn with_documented_errors(
+    (routes, mut spec): (Vec<Route>, OpenApi),
+    answers: &[(&str, &[u16])],
+) -> (Vec<Route>, OpenApi) {
+    let problems = narrow_documented_errors(&mut spec, answers);
+    debug_assert!(problems.is_empty(), "{problems:?}");
+    (routes, spec)
+}
+
+/// Keeps, for each operation named by its id in `answers`, only the error statuses listed
+/// there (and 500, which any can answer). Returns the problems: an operation documenting
+/// `ApiError` that `answers` leaves out, or an id `answers` names that is not in `spec`.
+pub fn narrow_documented_errors(spec: &mut OpenApi, answers: &[(&str, &[u16])]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut found = Vec::new();
+    for item in spec.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let id = operation.operation_id.clone().unwrap_or_default();
+            let responses = &mut operation.responses.responses;
+            if !responses.contains_key("500") {
+                continue;
+            }
+            let Some((_, codes)) = answers.iter().find(|(listed, _)| *listed == id) else {
+                problems.push(format!("operation {id:?} does not list its errors"));
+                continue;
+            };
+            found.push(id);
+            responses.retain(|code, _| {
+                let code: u16 = code.parse().unwrap_or_default();
+                let is_error = DOCUMENTED_ERRORS.iter().any(|(c, _)| *c == code);
+                !is_error || code == 500 || codes.contains(&code)
+            });
+        }
+    }
+    for (id, _) in answers {
+        if !found.iter().any(|f| f == id) {
+            problems.push(format!("no operation {id:?} documents ApiError"));
+        }
+    }
+    problems
 }
 
 /// Where a failed request guard leaves its error for the catcher that answers for it, so

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use calendula_core::body::{parse_json, read_limited};
-use calendula_core::error::remember_failure;
+use calendula_core::error::{remember_failure, with_documented_errors};
 use calendula_core::models::UserFull;
 use calendula_core::{password, ApiError, ApiResult, OptionalQuery};
 use calendula_db::sessions::{self, SessionId};
@@ -27,7 +27,18 @@ use crate::Auth;
 
 const LOG: &str = "calendula::auth";
 
+/// The error statuses each operation answers besides 500 (see the root's `api::ERRORS`).
+const ERRORS: &[(&str, &[u16])] = &[
+    ("open_session", &[400, 401, 422, 503]),
+    ("me", &[401, 503]),
+    ("close_session", &[401, 503]),
+];
+
 pub fn routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi) {
+    with_documented_errors(openapi_routes(settings), ERRORS)
+}
+
+fn openapi_routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi) {
     openapi_get_routes_spec![settings: open_session, me, close_session]
 }
 
