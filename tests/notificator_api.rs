@@ -568,6 +568,44 @@ fn failing_endpoints_are_retried_with_backoff_without_blocking_others() {
 }
 
 #[test]
+fn a_retry_due_before_the_next_poll_does_not_wait_for_it() {
+    let _serial = serial();
+    let hooks = HttpReceiver::start(|_, _| (500, Duration::ZERO));
+    // The worker sleeps up to 3 s when nothing is due; the retries fall due 200 ms and
+    // 400 ms after each failure, while it sleeps.
+    let yaml = format!(
+        "modules:\n  notificator:\n    poll_interval: 3s\n    max_attempts: 3\n    \
+         retry_backoff: 200ms\n    channels:\n      slack: {{sender: webhook, url: \"{}\"}}\n",
+        hooks.url("/down")
+    );
+    let server = TestServer::with_yaml(&yaml);
+    server.user("ann", contacts("ann"));
+    let start = whole_second_from_now(2);
+    server.event(json!({
+        "author_login": "ann",
+        "start_time": rfc3339(start),
+        "end_time": rfc3339(start + TimeDelta::minutes(15)),
+        "timezone": "UTC",
+        "notifications": [{"channel": "slack", "offset": "0m"}],
+    }));
+    assert!(
+        wait_until(Duration::from_secs(20), || hooks.count() == 3),
+        "three attempts expected, saw {}",
+        hooks.count()
+    );
+    let at: Vec<SystemTime> = hooks.to("/down").iter().map(|r| r.at).collect();
+    let gaps: Vec<Duration> = at
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).unwrap())
+        .collect();
+    assert!(gaps[0] >= Duration::from_millis(200), "{gaps:?}");
+    assert!(gaps[1] >= Duration::from_millis(400), "{gaps:?}");
+    // Waiting for the poll would make each gap about 3 s.
+    assert!(gaps[0] < Duration::from_millis(1500), "{gaps:?}");
+    assert!(gaps[1] < Duration::from_millis(1700), "{gaps:?}");
+}
+
+#[test]
 fn a_recurring_reminder_is_rescheduled_at_the_same_wall_time_across_dst() {
     let _serial = serial();
     let server = TestServer::with_yaml("modules:\n  notificator:\n    poll_interval: 200ms\n");

@@ -2,11 +2,12 @@
 //!
 //! Each round it (1) expands due schedule rows into delivery rows, (2) leases as many due
 //! pending deliveries as it has free sending slots and starts sending them, each in its own
-//! task under a deadline, and (3) sleeps until the next fire time or `poll_interval`,
-//! whichever is sooner (not at all while there is a backlog). Outcomes go to a recorder task
-//! that writes them in batches; a sending slot is freed only once its outcome is recorded, so
-//! at most `max_in_flight` messages are ever sent-but-unrecorded — the most a kill can cause
-//! to be sent again.
+//! task under a deadline, and (3) sleeps until the next fire time or retry, or
+//! `poll_interval`, whichever is sooner (not at all while there is a backlog). Outcomes go to
+//! a recorder task that writes them in batches, and wakes the worker when it recorded a retry
+//! (its time was unknown when the worker went to sleep); a sending slot is freed only once
+//! its outcome is recorded, so at most `max_in_flight` messages are ever sent-but-unrecorded
+//! — the most a kill can cause to be sent again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use calendula_core::models::Channel;
 use calendula_db::Db;
 use chrono::Utc;
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::config::NotificatorConfig;
@@ -90,10 +91,12 @@ impl Worker {
     /// deadline), records them and returns.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let retry_recorded = Arc::new(Notify::new());
         let recorder = tokio::spawn(record_loop(
             self.db.clone(),
             done_rx,
             self.metrics.clone(),
+            retry_recorded.clone(),
             stop.clone(),
         ));
         let slots = Arc::new(Semaphore::new(self.settings.max_in_flight as usize));
@@ -127,6 +130,7 @@ impl Worker {
             }
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = retry_recorded.notified() => {}
                 _ = stop.changed() => {}
             }
         }
@@ -310,13 +314,16 @@ async fn send_one(
     });
 }
 
-/// Writes outcomes as they come, in batches. While the database is unreachable it keeps
-/// trying (holding the slots, so the worker claims nothing new); once stopping, it gives up
-/// after a few tries — those messages are then sent again when their lease ends.
+/// Writes outcomes as they come, in batches, and wakes the worker when a batch held a retry
+/// (otherwise a retry due before the next poll would wait for it). While the database is
+/// unreachable it keeps trying (holding the slots, so the worker claims nothing new); once
+/// stopping, it gives up after a few tries — those messages are then sent again when their
+/// lease ends.
 async fn record_loop(
     db: Db,
     mut done_rx: mpsc::UnboundedReceiver<Done>,
     metrics: Arc<Metrics>,
+    retry_recorded: Arc<Notify>,
     stop: watch::Receiver<bool>,
 ) {
     let mut buffer = Vec::new();
@@ -335,6 +342,9 @@ async fn record_loop(
             match recorded {
                 Ok(rows) => {
                     log::debug!(target: LOG, "recorded {} outcomes in {:?}", rows.len(), began.elapsed());
+                    if rows.iter().any(|row| row.status == PENDING) {
+                        retry_recorded.notify_one();
+                    }
                     for row in rows {
                         if let Some(channel) = Channel::parse(&row.channel) {
                             metrics.count(channel, &row.status, 1);
