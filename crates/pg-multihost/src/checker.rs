@@ -158,6 +158,14 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             Some(e) => log::warn!("{}: {before} -> down: {e}", host.addr),
             None => log::info!("{}: {before} -> {role}", host.addr),
         }
+        if role == Role::Down {
+            log::info!(
+                "{}: closing its connections, {} of them in use (their statements fail now)",
+                host.addr,
+                host.in_use.load(std::sync::atomic::Ordering::Relaxed)
+            );
+            host.close_connections();
+        }
         if old_pool.is_some() {
             log::info!(
                 "{}: dropping the connections opened while it was {before}",

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::AsyncPgConnection;
+use tokio::sync::watch;
 use tokio_postgres::NoTls;
 
 /// A database host: `host` or `host:port` (IPv6 literals in brackets when a port follows).
@@ -106,12 +107,40 @@ impl ConnectOptions {
 
     /// Opens one diesel-async connection to `addr`, outside any pool (migrations, tools).
     pub async fn connect(&self, addr: &HostAddr) -> ConnectionResult<AsyncPgConnection> {
-        let (client, connection) = self
-            .pg_config(addr)
+        let (client, connection) = self.open(addr).await?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection).await
+    }
+
+    /// Opens one connection whose socket is closed as soon as `close` changes (or its sender
+    /// goes away): statements waiting on it then fail at once with "connection closed".
+    /// This is how a pool abandons a host that stopped answering, since a frozen server
+    /// keeps its TCP connections open and would leave them waiting forever.
+    pub(crate) async fn connect_closable(
+        &self,
+        addr: &HostAddr,
+        mut close: watch::Receiver<u64>,
+    ) -> ConnectionResult<AsyncPgConnection> {
+        let (client, connection) = self.open(addr).await?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = connection => {}
+                _ = close.changed() => {}
+            }
+        });
+        AsyncPgConnection::try_from(client).await
+    }
+
+    async fn open(
+        &self,
+        addr: &HostAddr,
+    ) -> ConnectionResult<(
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    )> {
+        self.pg_config(addr)
             .connect(NoTls)
             .await
-            .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {e}")))?;
-        AsyncPgConnection::try_from_client_and_connection(client, connection).await
+            .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {e}")))
     }
 }
 

@@ -11,7 +11,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::config::{ConnectOptions, HostAddr, PoolConfig};
 
@@ -99,6 +99,9 @@ pub(crate) struct Host {
     pub(crate) stats: Mutex<CheckStats>,
     pub(crate) acquires: AtomicU64,
     pub(crate) acquire_wait_nanos: AtomicU64,
+    /// Bumped when the host goes down: every connection it opened closes, the checked-out
+    /// ones included (see [`ConnectOptions::connect_closable`]).
+    close_connections: watch::Sender<u64>,
 }
 
 impl Host {
@@ -117,7 +120,15 @@ impl Host {
             stats: Mutex::new(CheckStats::default()),
             acquires: AtomicU64::new(0),
             acquire_wait_nanos: AtomicU64::new(0),
+            close_connections: watch::Sender::new(0),
         }
+    }
+
+    /// Closes every connection opened to this host so far, also those handed out: their
+    /// statements in flight fail now rather than wait for a server that stopped answering.
+    pub(crate) fn close_connections(&self) {
+        self.close_connections
+            .send_modify(|generation| *generation += 1);
     }
 
     pub(crate) fn read_slot(&self) -> std::sync::RwLockReadGuard<'_, Slot> {
@@ -155,6 +166,7 @@ impl Host {
             host: Arc::downgrade(self),
             addr: self.addr.clone(),
             connect,
+            close: self.close_connections.subscribe(),
         };
         bb8::Pool::builder()
             .max_size(config.max_size)
@@ -178,6 +190,7 @@ pub(crate) struct Manager {
     host: std::sync::Weak<Host>,
     addr: HostAddr,
     connect: Arc<ConnectOptions>,
+    close: watch::Receiver<u64>,
 }
 
 /// Why bb8 could not open or keep a connection.
@@ -194,7 +207,10 @@ impl bb8::ManageConnection for Manager {
     type Error = ManagerError;
 
     async fn connect(&self) -> Result<AsyncPgConnection, ManagerError> {
-        let mut conn = self.connect.connect(&self.addr).await?;
+        let mut conn = self
+            .connect
+            .connect_closable(&self.addr, self.close.clone())
+            .await?;
         conn.set_instrumentation(RecheckOnReadOnly {
             host: self.host.clone(),
         });

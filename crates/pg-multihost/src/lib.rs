@@ -17,6 +17,8 @@
 //!   changes: connections opened while a host was master never serve once it is a
 //!   replica (the demoted-primary incident). A statement failing with SQLSTATE 25006
 //!   (read-only transaction) or a broken connection makes the host re-checked at once.
+//!   A host found down has all its connections closed, checked-out ones included, so a
+//!   statement waiting on a frozen server fails instead of waiting forever.
 //! - Connections have a maximum lifetime and TCP keepalive + `TCP_USER_TIMEOUT`, so a
 //!   silently dead peer cannot hold a pool.
 //! - [`MultiHostPool::new`] never waits for a host: hosts that are down are retried every

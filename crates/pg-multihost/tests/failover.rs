@@ -319,6 +319,52 @@ fn with_every_host_down_acquires_fail_within_budget_and_recover() {
     });
 }
 
+/// A frozen primary (SIGSTOP) keeps its sockets open, so a statement sent to it would wait
+/// forever; once a check times out and the host is down, its connections are closed and the
+/// statement fails. After the thaw the host is the master again.
+#[test]
+fn a_statement_on_a_frozen_primary_fails_once_it_is_found_down_instead_of_hanging() {
+    let cluster = cluster(0);
+    runtime().block_on(async {
+        let pool = pool_with_roles(config(&cluster), &[Role::Master]).await;
+        let mut conn = pool.write().await.expect("a master connection");
+        let frozen = Frozen::new(cluster.primary().pid().expect("running"));
+        let (result, took) = timed(tokio::time::timeout(
+            Duration::from_secs(20),
+            diesel::sql_query("SELECT 1").execute(&mut *conn),
+        ))
+        .await;
+        drop(frozen);
+        let error = result
+            .expect("the statement hung on the frozen server")
+            .expect_err("a frozen server answered");
+        assert!(
+            matches!(
+                error,
+                DieselError::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _
+                )
+            ),
+            "{error:?}"
+        );
+        // One period plus one check deadline, and slack for a busy machine.
+        assert!(
+            took < REFRESH_DELAY + REFRESH_TIMEOUT + Duration::from_secs(3),
+            "failed only after {took:?}"
+        );
+        drop(conn);
+        wait_until("the master back", Duration::from_secs(10), || {
+            roles(&pool) == [Role::Master]
+        })
+        .await;
+        let mut conn = pool.write().await.expect("a master connection");
+        assert!(!in_recovery(&mut conn).await);
+        drop(conn);
+        pool.close().await;
+    });
+}
+
 /// SQLSTATE 25006: a server that turns read-only under the pool (the demoted primary
 /// that still answers). With a 60 s check period, only the immediate re-check triggered
 /// by the failed write can notice it in time.

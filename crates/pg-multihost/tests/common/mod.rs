@@ -147,3 +147,43 @@ pub async fn timed<T>(f: impl Future<Output = T>) -> (T, Duration) {
     let out = f.await;
     (out, started.elapsed())
 }
+
+/// A PostgreSQL server stopped with SIGSTOP, postmaster and backends alike: it keeps its
+/// TCP connections open but answers nothing (a hung VM, a stalled disk). Thawed (SIGCONT)
+/// on drop, also when the test fails.
+pub struct Frozen(Vec<u32>);
+
+impl Frozen {
+    pub fn new(postmaster: u32) -> Self {
+        let mut pids = vec![postmaster];
+        pids.extend(children(postmaster));
+        signal("-STOP", &pids);
+        Self(pids)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        signal("-CONT", &self.0);
+    }
+}
+
+fn children(parent: u32) -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &parent.to_string()])
+        .output()
+        .expect("run pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn signal(which: &str, pids: &[u32]) {
+    let status = std::process::Command::new("kill")
+        .arg(which)
+        .args(pids.iter().map(u32::to_string))
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {which} {pids:?}");
+}
