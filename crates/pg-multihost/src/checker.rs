@@ -12,15 +12,23 @@ use tokio_postgres::{NoTls, SimpleQueryMessage};
 use crate::host::{Host, Role};
 use crate::pool::Shared;
 
-/// Role and replay lag in one round trip (simple protocol, no prepared statement).
-/// `transaction_read_only` is `on` in recovery, and also on a server configured read-only
-/// (`default_transaction_read_only`): such a host takes no writes, so it is no master.
-/// Lag: 0 when everything received is replayed, otherwise the age of the last replayed
-/// transaction (or, when none was replayed since the standby started, its uptime).
+/// Role, replay lag and WAL position in one round trip (simple protocol, no prepared
+/// statement). `transaction_read_only` is `on` in recovery, and also on a server configured
+/// read-only (`default_transaction_read_only`): such a host takes no writes, so it is no
+/// master. The replica's own view of its lag, used when no master was checked lately (see
+/// [`crate::wal`]): 0 when everything received is replayed, otherwise the age of the last
+/// replayed transaction (or, when none was replayed since the standby started, its uptime).
+/// Position: bytes of WAL written (master) or replayed (replica).
 const CHECK_SQL: &str = "SELECT pg_is_in_recovery(), current_setting('transaction_read_only'), \
      CASE WHEN NOT pg_is_in_recovery() THEN NULL \
           WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
-          ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END";
+          ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END, \
+     (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END \
+      - '0/0'::pg_lsn)::text";
+
+/// How long the master's WAL positions are kept: a replica behind all of them is reported
+/// this far behind, so it must exceed any sensible `max_replica_lag` (see [`keep_positions`]).
+const KEEP_POSITIONS: Duration = Duration::from_secs(60);
 
 /// The checker's own connection: never taken from the pool, so a pool exhausted by
 /// requests cannot starve the health check.
@@ -37,7 +45,10 @@ impl Drop for CheckConn {
 
 struct Checked {
     role: Role,
+    /// The replica's own view of its lag.
     lag: Option<Duration>,
+    /// WAL written (master) or replayed (replica), in bytes.
+    position: Option<u64>,
     latency: Duration,
 }
 
@@ -105,12 +116,46 @@ async fn check(
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64);
+    let position = row.get(3).and_then(|s| s.parse::<u64>().ok());
     let role = if in_recovery || read_only {
         Role::Replica
     } else {
         Role::Master
     };
-    Ok(Checked { role, lag, latency })
+    Ok(Checked {
+        role,
+        lag,
+        position,
+        latency,
+    })
+}
+
+/// A replica's lag against the master's recent WAL positions, or its own view when there
+/// are none; a master's position is recorded for the replicas.
+fn replay_lag(host: &Host, shared: &Shared, checked: &Checked) -> Option<Duration> {
+    let (Some(position), now) = (checked.position, Instant::now()) else {
+        return checked.lag;
+    };
+    let config = &shared.config;
+    let mut master_wal = shared.lock_master_wal();
+    match checked.role {
+        Role::Master => {
+            master_wal.record(host.index, now, position, keep_positions(config));
+            None
+        }
+        _ => {
+            // The master is checked every refresh_delay, each check taking at most
+            // refresh_timeout; older than two periods, its figure says nothing.
+            let fresh = config.refresh_delay * 2 + config.refresh_timeout;
+            master_wal.replica_lag(now, position, fresh).or(checked.lag)
+        }
+    }
+}
+
+fn keep_positions(config: &crate::PoolConfig) -> Duration {
+    config
+        .max_replica_lag
+        .map_or(KEEP_POSITIONS, |max| KEEP_POSITIONS.max(max * 2))
 }
 
 /// Records the outcome; on a role change replaces the host's pool (none while down) and
@@ -118,12 +163,13 @@ async fn check(
 fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     let (role, lag, error) = match outcome {
         Ok(checked) => {
+            let lag = replay_lag(host, shared, &checked);
             let mut stats = host.lock_stats();
             stats.checks_ok += 1;
             stats.add_latency(checked.latency, shared.config.latency_window);
-            stats.lag = checked.lag;
+            stats.lag = lag;
             stats.last_error = None;
-            (checked.role, checked.lag, None)
+            (checked.role, lag, None)
         }
         Err(e) => {
             let mut stats = host.lock_stats();

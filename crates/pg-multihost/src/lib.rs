@@ -3,7 +3,9 @@
 //! One bb8 pool of [`diesel_async::AsyncPgConnection`]s per host, and per host a background
 //! checker that reads the host's role (`pg_is_in_recovery()` and `transaction_read_only`)
 //! and replay lag every `refresh_delay` under a `refresh_timeout` deadline, on a dedicated
-//! connection, and moves the host between three sets: master, replica, down.
+//! connection, and moves the host between three sets: master, replica, down. A replica's
+//! lag is measured against the master's WAL position (see `wal.rs`), so a replica that
+//! receives nothing at all is behind too.
 //!
 //! - [`MultiHostPool::acquire`] with `read_only = false` takes a master; with `read_only =
 //!   true` a replica (up, not lagging more than `max_replica_lag`), the master too with
@@ -39,6 +41,7 @@ mod checker;
 mod config;
 mod host;
 mod pool;
+mod wal;
 
 pub use config::{ConnectOptions, HostAddr, PoolConfig};
 pub use host::{HostSnapshot, Role};

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::config::{ConnectOptions, HostAddr, PoolConfig};
 use crate::host::{BbPool, Host, HostSnapshot, Manager, Role};
+use crate::wal::MasterWal;
 
 /// How one acquire chooses its host, and how long it may take.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -86,6 +87,14 @@ pub(crate) struct Shared {
     pub(crate) connect: Arc<ConnectOptions>,
     /// Woken (`notify_waiters`) on every role, pool or lag change and on close.
     pub(crate) changed: Notify,
+    /// The master's WAL positions, what replicas' lag is measured against.
+    master_wal: Mutex<MasterWal>,
+}
+
+impl Shared {
+    pub(crate) fn lock_master_wal(&self) -> std::sync::MutexGuard<'_, MasterWal> {
+        self.master_wal.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 struct Inner {
@@ -238,6 +247,7 @@ impl MultiHostPool {
             connect: Arc::new(config.connect.clone()),
             config,
             changed: Notify::new(),
+            master_wal: Mutex::default(),
         });
         let (shutdown, _) = watch::channel(false);
         let checkers = hosts

@@ -319,6 +319,67 @@ fn with_every_host_down_acquires_fail_within_budget_and_recover() {
     });
 }
 
+/// A replica cut off from the primary receives nothing, so by its own account (received vs
+/// replayed) it is never behind; measured against the master's WAL position it is, and it
+/// takes no reads until it streams again.
+#[test]
+fn a_replica_cut_off_from_the_primary_is_lagging() {
+    let cluster = cluster(1);
+    let primary = || &cluster.instances()[0];
+    let replica = || &cluster.instances()[1];
+    primary()
+        .psql("calendula", "CREATE TABLE cut_t (x int)")
+        .unwrap();
+    runtime().block_on(async {
+        let mut config = config(&cluster);
+        config.max_replica_lag = Some(Duration::from_millis(500));
+        let pool = pool_with_roles(config, &[Role::Master, Role::Replica]).await;
+        replica()
+            .psql(
+                "postgres",
+                "ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()",
+            )
+            .unwrap();
+        wait_until(
+            "the replica's WAL receiver gone",
+            Duration::from_secs(10),
+            || {
+                replica()
+                    .psql("postgres", "SELECT count(*) FROM pg_stat_wal_receiver")
+                    .unwrap()
+                    == "0"
+            },
+        )
+        .await;
+        primary()
+            .psql("calendula", "INSERT INTO cut_t VALUES (1)")
+            .unwrap();
+        wait_until(
+            "the cut-off replica lagging",
+            Duration::from_secs(10),
+            || pool.hosts()[1].lagging,
+        )
+        .await;
+        assert!(pool.hosts()[1].lag.unwrap() > Duration::from_millis(500));
+        for _ in 0..20 {
+            assert_eq!(try_read(&pool).await, Ok(0), "reads go to the master");
+        }
+
+        replica()
+            .psql(
+                "postgres",
+                "ALTER SYSTEM RESET primary_conninfo; SELECT pg_reload_conf()",
+            )
+            .unwrap();
+        wait_until("the replica caught up", Duration::from_secs(15), || {
+            !pool.hosts()[1].lagging
+        })
+        .await;
+        assert_eq!(try_read(&pool).await, Ok(1));
+        pool.close().await;
+    });
+}
+
 /// A frozen primary (SIGSTOP) keeps its sockets open, so a statement sent to it would wait
 /// forever; once a check times out and the host is down, its connections are closed and the
 /// statement fails. After the thaw the host is the master again.
