@@ -2,8 +2,16 @@
 //! embedded PostgreSQL (a primary and `embedded.replicas` streaming replicas, all of them
 //! hosts of the pool) started from the machine's binaries with data kept in
 //! `database.embedded.dir`. Migrations run as soon as a master is known.
+//!
+//! One server owns an embedded cluster: it holds an exclusive lock on `<dir>.lock` while the
+//! cluster runs and writes the cluster's hosts into it. A second server (or `calendula
+//! migrate`) started with the same directory finds the lock taken and uses that cluster as
+//! it is, without starting or stopping it; it becomes the owner only once the first one is
+//! gone. (Taking over a running cluster would stop it under the first server.)
 
-use std::path::PathBuf;
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use calendula_db::{migrations, DatabaseConfig, Db, HostAddr};
@@ -27,9 +35,15 @@ enum Migration {
 /// The database the server talks to, and the embedded cluster it owns, if any.
 pub struct Database {
     pub db: Db,
-    embedded: Option<Cluster>,
+    embedded: Option<OwnedCluster>,
     migrator: JoinHandle<()>,
     migration: watch::Receiver<Migration>,
+}
+
+/// An embedded cluster this process started, with the lock that makes it the owner.
+struct OwnedCluster {
+    cluster: Cluster,
+    _lock: File,
 }
 
 impl Database {
@@ -53,15 +67,7 @@ impl Database {
     async fn start_pool(config: &DatabaseConfig) -> Result<Database, String> {
         let (embedded, hosts) = match config.host_addrs() {
             hosts if !hosts.is_empty() => (None, hosts),
-            _ => {
-                let cluster = start_embedded(config).await?;
-                let hosts = cluster
-                    .instances()
-                    .iter()
-                    .map(|i| HostAddr::new(i.host(), i.port()))
-                    .collect();
-                (Some(cluster), hosts)
-            }
+            _ => embedded_hosts(config).await?,
         };
         let db = Db::new(config, hosts)?;
         let (state, migration) = watch::channel(Migration::Pending(None));
@@ -116,7 +122,7 @@ impl Database {
         self.migrator.abort();
         let _ = self.migrator.await;
         self.db.close().await;
-        if let Some(mut cluster) = self.embedded {
+        if let Some(OwnedCluster { mut cluster, _lock }) = self.embedded {
             let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await;
             match stopped {
                 Ok(Ok(())) => log::info!(target: "calendula::db", "embedded PostgreSQL stopped"),
@@ -161,9 +167,101 @@ async fn migrate_when_master_known(db: Db, retry: Duration, state: watch::Sender
     }
 }
 
-async fn start_embedded(config: &DatabaseConfig) -> Result<Cluster, String> {
+/// The embedded cluster's hosts: started here when no other server owns it (then ours to
+/// stop), otherwise the owner's, waited for while it is still starting.
+async fn embedded_hosts(
+    config: &DatabaseConfig,
+) -> Result<(Option<OwnedCluster>, Vec<HostAddr>), String> {
+    let dir = absolute(&config.embedded.dir);
+    let lock_path = lock_path(&dir);
+    let describe =
+        |e: std::io::Error| format!("embedded PostgreSQL lock {}: {e}", lock_path.display());
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let mut lock = open_lock(&lock_path).map_err(describe)?;
+        match lock.try_lock() {
+            Ok(()) => {
+                lock.set_len(0).map_err(describe)?;
+                let cluster = start_embedded(config, dir).await?;
+                let hosts: Vec<HostAddr> = cluster
+                    .instances()
+                    .iter()
+                    .map(|i| HostAddr::new(i.host(), i.port()))
+                    .collect();
+                let listed: String = hosts.iter().map(|h| format!("{h}\n")).collect();
+                lock.write_all(listed.as_bytes()).map_err(describe)?;
+                let owned = OwnedCluster {
+                    cluster,
+                    _lock: lock,
+                };
+                return Ok((Some(owned), hosts));
+            }
+            Err(TryLockError::WouldBlock) => {
+                if let Some(hosts) = listed_hosts(&mut lock, config.port) {
+                    log::info!(
+                        target: "calendula::db",
+                        "the embedded PostgreSQL in {} is run by another Calendula server: using it ({})",
+                        dir.display(),
+                        hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    );
+                    return Ok((None, hosts));
+                }
+                if !said {
+                    log::info!(target: "calendula::db", "waiting for another Calendula server to start the embedded PostgreSQL in {}", dir.display());
+                    said = true;
+                }
+            }
+            Err(TryLockError::Error(e)) => return Err(describe(e)),
+        }
+        if started.elapsed() > OPEN_TIMEOUT {
+            return Err(format!(
+                "embedded PostgreSQL: another Calendula server holds {} but did not start the cluster within {}s",
+                lock_path.display(),
+                OPEN_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `var/postgres` → `var/postgres.lock`: beside the directory, not in it, so that the
+/// directory stays the launcher's alone (it checks and hands it to the postgres OS user).
+fn lock_path(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    dir.with_file_name(name)
+}
+
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+/// The hosts the owner wrote into the lock file, once it has started the cluster.
+fn listed_hosts(lock: &mut File, default_port: u16) -> Option<Vec<HostAddr>> {
+    let mut text = String::new();
+    lock.rewind().ok()?;
+    lock.read_to_string(&mut text).ok()?;
+    // Written in one go after the start; a line without its newline is still being written.
+    if !text.ends_with('\n') {
+        return None;
+    }
+    text.lines()
+        .map(|line| HostAddr::parse(line, default_port).ok())
+        .collect()
+}
+
+async fn start_embedded(config: &DatabaseConfig, dir: PathBuf) -> Result<Cluster, String> {
     let options = ClusterOptions {
-        dir: absolute(&config.embedded.dir),
+        dir,
         port: Some(config.embedded.port),
         replicas: config.embedded.replicas as usize,
         user: config.user.clone(),

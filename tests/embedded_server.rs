@@ -80,3 +80,48 @@ fn migrate_applies_and_exits() {
         "stopped after migrating"
     );
 }
+
+#[test]
+fn a_second_server_with_the_same_embedded_directory_shares_the_first_ones_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    let client = Client::new();
+    let pid_file = dir.path().join("pg/primary/data/postmaster.pid");
+
+    let owner = Binary::start(dir.path(), &config);
+    let postmaster = std::fs::read_to_string(&pid_file).unwrap();
+    let guest = Binary::start(dir.path(), &config);
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        postmaster,
+        "the second server left the running PostgreSQL alone"
+    );
+    let created = client
+        .post(format!("{}/users/", owner.base))
+        .json(&serde_json::json!({"login": "shared", "name": {"first": "S", "last": "H"}}))
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let seen = client
+        .get(format!("{}/users/shared", guest.base))
+        .send()
+        .unwrap();
+    assert_eq!(seen.status(), StatusCode::OK, "one database behind both");
+
+    assert!(guest.terminate().success());
+    assert!(
+        pid_file.exists(),
+        "stopping the second server kept the database"
+    );
+    let still = client
+        .get(format!("{}/users/shared", owner.base))
+        .send()
+        .unwrap();
+    assert_eq!(
+        still.status(),
+        StatusCode::OK,
+        "the first server still serves"
+    );
+    assert!(owner.terminate().success());
+    assert!(!pid_file.exists(), "the owner stopped it");
+}
