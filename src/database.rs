@@ -174,27 +174,14 @@ async fn embedded_hosts(
 ) -> Result<(Option<OwnedCluster>, Vec<HostAddr>), String> {
     let dir = absolute(&config.embedded.dir);
     let lock_path = lock_path(&dir);
-    let describe =
-        |e: std::io::Error| format!("embedded PostgreSQL lock {}: {e}", lock_path.display());
+    let describe = |e| lock_error(&lock_path, e);
     let started = std::time::Instant::now();
     let mut said = false;
     loop {
         let mut lock = open_lock(&lock_path).map_err(describe)?;
         match lock.try_lock() {
             Ok(()) => {
-                lock.set_len(0).map_err(describe)?;
-                let cluster = start_embedded(config, dir).await?;
-                let hosts: Vec<HostAddr> = cluster
-                    .instances()
-                    .iter()
-                    .map(|i| HostAddr::new(i.host(), i.port()))
-                    .collect();
-                let listed: String = hosts.iter().map(|h| format!("{h}\n")).collect();
-                lock.write_all(listed.as_bytes()).map_err(describe)?;
-                let owned = OwnedCluster {
-                    cluster,
-                    _lock: lock,
-                };
+                let (owned, hosts) = start_owned(config, dir, lock, &lock_path).await?;
                 return Ok((Some(owned), hosts));
             }
             Err(TryLockError::WouldBlock) => {
@@ -223,6 +210,35 @@ async fn embedded_hosts(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Starts the cluster while holding `lock`, then lists its hosts in the lock file for the
+/// servers that will share it.
+async fn start_owned(
+    config: &DatabaseConfig,
+    dir: PathBuf,
+    mut lock: File,
+    lock_path: &Path,
+) -> Result<(OwnedCluster, Vec<HostAddr>), String> {
+    lock.set_len(0).map_err(|e| lock_error(lock_path, e))?;
+    let cluster = start_embedded(config, dir).await?;
+    let hosts: Vec<HostAddr> = cluster
+        .instances()
+        .iter()
+        .map(|i| HostAddr::new(i.host(), i.port()))
+        .collect();
+    let listed: String = hosts.iter().map(|h| format!("{h}\n")).collect();
+    lock.write_all(listed.as_bytes())
+        .map_err(|e| lock_error(lock_path, e))?;
+    let owned = OwnedCluster {
+        cluster,
+        _lock: lock,
+    };
+    Ok((owned, hosts))
+}
+
+fn lock_error(lock_path: &Path, e: std::io::Error) -> String {
+    format!("embedded PostgreSQL lock {}: {e}", lock_path.display())
 }
 
 /// `var/postgres` → `var/postgres.lock`: beside the directory, not in it, so that the

@@ -22,6 +22,23 @@ fn config_in(dir: &Path) -> String {
     serde_yaml::to_string(&config).unwrap()
 }
 
+fn create_user(client: &Client, base: &str, login: &str) -> StatusCode {
+    client
+        .post(format!("{base}/users/"))
+        .json(&serde_json::json!({"login": login, "name": {"first": "F", "last": "L"}}))
+        .send()
+        .unwrap()
+        .status()
+}
+
+fn get_user(client: &Client, base: &str, login: &str) -> StatusCode {
+    client
+        .get(format!("{base}/users/{login}"))
+        .send()
+        .unwrap()
+        .status()
+}
+
 #[test]
 fn serves_from_the_shipped_config_and_keeps_data_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
@@ -45,22 +62,20 @@ fn serves_from_the_shipped_config_and_keeps_data_across_restarts() {
             "{path}"
         );
     }
-    let created = client
-        .post(format!("{}/users/", server.base))
-        .json(&serde_json::json!({"login": "persistent", "name": {"first": "P", "last": "Q"}}))
-        .send()
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(
+        create_user(&client, &server.base, "persistent"),
+        StatusCode::CREATED
+    );
     assert!(server.terminate().success(), "clean exit on SIGTERM");
     let pid_file = dir.path().join("pg/primary/data/postmaster.pid");
     assert!(!pid_file.exists(), "the embedded PostgreSQL was stopped");
 
     let server = Binary::start(dir.path(), &config);
-    let user = client
-        .get(format!("{}/users/persistent", server.base))
-        .send()
-        .unwrap();
-    assert_eq!(user.status(), StatusCode::OK, "data survived the restart");
+    assert_eq!(
+        get_user(&client, &server.base, "persistent"),
+        StatusCode::OK,
+        "data survived the restart"
+    );
     assert!(server.terminate().success());
 }
 
@@ -96,29 +111,23 @@ fn a_second_server_with_the_same_embedded_directory_shares_the_first_ones_databa
         postmaster,
         "the second server left the running PostgreSQL alone"
     );
-    let created = client
-        .post(format!("{}/users/", owner.base))
-        .json(&serde_json::json!({"login": "shared", "name": {"first": "S", "last": "H"}}))
-        .send()
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let seen = client
-        .get(format!("{}/users/shared", guest.base))
-        .send()
-        .unwrap();
-    assert_eq!(seen.status(), StatusCode::OK, "one database behind both");
+    assert_eq!(
+        create_user(&client, &owner.base, "shared"),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        get_user(&client, &guest.base, "shared"),
+        StatusCode::OK,
+        "one database behind both"
+    );
 
     assert!(guest.terminate().success());
     assert!(
         pid_file.exists(),
         "stopping the second server kept the database"
     );
-    let still = client
-        .get(format!("{}/users/shared", owner.base))
-        .send()
-        .unwrap();
     assert_eq!(
-        still.status(),
+        get_user(&client, &owner.base, "shared"),
         StatusCode::OK,
         "the first server still serves"
     );

@@ -71,6 +71,25 @@ fn metric(server: &TestServer, line_prefix: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {line_prefix} in\n{text}"))
 }
 
+/// Ann's event at `start` (UTC, 15 minutes) with one Slack reminder at its start.
+fn slack_reminder_at(start: DateTime<Utc>) -> Value {
+    json!({
+        "author_login": "ann",
+        "start_time": rfc3339(start),
+        "end_time": rfc3339(start + TimeDelta::minutes(15)),
+        "timezone": "UTC",
+        "notifications": [{"channel": "slack", "offset": "0m"}],
+    })
+}
+
+/// The time between consecutive requests.
+fn gaps(requests: &[SystemTime]) -> Vec<Duration> {
+    requests
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).unwrap())
+        .collect()
+}
+
 fn assert_on_time(at: SystemTime, fire: SystemTime, what: &str) {
     assert!(at >= fire, "{what} arrived early: {at:?} < {fire:?}");
     let late = at.duration_since(fire).unwrap();
@@ -535,10 +554,7 @@ fn failing_endpoints_are_retried_with_backoff_without_blocking_others() {
     let flaky: Vec<SystemTime> = hooks.to("/flaky").iter().map(|r| r.at).collect();
     assert_eq!(flaky.len(), 3);
     assert_on_time(flaky[0], fire, "first attempt");
-    let gaps: Vec<Duration> = flaky
-        .windows(2)
-        .map(|w| w[1].duration_since(w[0]).unwrap())
-        .collect();
+    let gaps = gaps(&flaky);
     assert!(gaps[0] >= Duration::from_millis(300), "{gaps:?}");
     assert!(gaps[1] >= Duration::from_millis(600), "{gaps:?}");
     assert!(gaps[1] < Duration::from_millis(600) + MAX_LATE, "{gaps:?}");
@@ -581,23 +597,14 @@ fn a_retry_due_before_the_next_poll_does_not_wait_for_it() {
     let server = TestServer::with_yaml(&yaml);
     server.user("ann", contacts("ann"));
     let start = whole_second_from_now(2);
-    server.event(json!({
-        "author_login": "ann",
-        "start_time": rfc3339(start),
-        "end_time": rfc3339(start + TimeDelta::minutes(15)),
-        "timezone": "UTC",
-        "notifications": [{"channel": "slack", "offset": "0m"}],
-    }));
+    server.event(slack_reminder_at(start));
     assert!(
         wait_until(Duration::from_secs(20), || hooks.count() == 3),
         "three attempts expected, saw {}",
         hooks.count()
     );
     let at: Vec<SystemTime> = hooks.to("/down").iter().map(|r| r.at).collect();
-    let gaps: Vec<Duration> = at
-        .windows(2)
-        .map(|w| w[1].duration_since(w[0]).unwrap())
-        .collect();
+    let gaps = gaps(&at);
     assert!(gaps[0] >= Duration::from_millis(200), "{gaps:?}");
     assert!(gaps[1] >= Duration::from_millis(400), "{gaps:?}");
     // Waiting for the poll would make each gap about 3 s.
@@ -673,13 +680,7 @@ fn reminders_overdue_beyond_max_lateness_after_downtime_are_missed() {
     let dbname = first.dbname.clone();
     first.user("ann", contacts("ann"));
     let start = whole_second_from_now(3);
-    first.event(json!({
-        "author_login": "ann",
-        "start_time": rfc3339(start),
-        "end_time": rfc3339(start + TimeDelta::minutes(15)),
-        "timezone": "UTC",
-        "notifications": [{"channel": "slack", "offset": "0m"}],
-    }));
+    first.event(slack_reminder_at(start));
     drop(first); // the server goes down before the reminder is due
     assert!(SystemTime::now() < system_time(start), "stopped too late");
     let back = system_time(start) + Duration::from_millis(2500);

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
+use crate::config::PoolConfig;
 use crate::host::{Host, Role};
 use crate::pool::Shared;
 
@@ -133,9 +134,10 @@ async fn check(
 /// A replica's lag against the master's recent WAL positions, or its own view when there
 /// are none; a master's position is recorded for the replicas.
 fn replay_lag(host: &Host, shared: &Shared, checked: &Checked) -> Option<Duration> {
-    let (Some(position), now) = (checked.position, Instant::now()) else {
+    let Some(position) = checked.position else {
         return checked.lag;
     };
+    let now = Instant::now();
     let config = &shared.config;
     let mut master_wal = shared.lock_master_wal();
     match checked.role {
@@ -152,7 +154,7 @@ fn replay_lag(host: &Host, shared: &Shared, checked: &Checked) -> Option<Duratio
     }
 }
 
-fn keep_positions(config: &crate::PoolConfig) -> Duration {
+fn keep_positions(config: &PoolConfig) -> Duration {
     config
         .max_replica_lag
         .map_or(KEEP_POSITIONS, |max| KEEP_POSITIONS.max(max * 2))
