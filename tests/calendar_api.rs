@@ -1872,6 +1872,38 @@ fn weekly_berlin_meeting_keeps_9_local_across_both_dst_changes() {
 }
 
 #[test]
+fn dst_goes_on_after_2099_where_the_zone_table_ends() {
+    let server = TestServer::start();
+    server.user("ada", json!({"timezone": "Europe/Berlin"}));
+    let summer = server.event(json!({
+        "author_login": "ada",
+        "start_time": "2100-07-01T09:00:00", "end_time": "2100-07-01T10:00:00"
+    }));
+    assert_eq!(summer["start_time"], "2100-07-01T09:00:00+02:00");
+    let event = server.event(json!({
+        "author_login": "ada",
+        "start_time": "2026-07-01T09:00:00", "end_time": "2026-07-01T10:00:00",
+        "repetition": {"type": "yearly"}
+    }));
+    let items = listed(&server, "ada", "2150-01-01T00:00:00", "2151-01-01T00:00:00");
+    assert_eq!(
+        spans(&items),
+        vec![(
+            id_of(&event),
+            "2150-07-01T09:00:00+02:00".into(),
+            "2150-07-01T10:00:00+02:00".into()
+        )]
+    );
+    let items = listed(&server, "ada", "2100-06-30T00:00:00", "2100-07-02T00:00:00");
+    let ids: Vec<i64> = spans(&items).into_iter().map(|(id, _, _)| id).collect();
+    assert_eq!(ids, [id_of(&summer), id_of(&event)]);
+    assert_eq!(
+        starts(&items),
+        ["2100-07-01T09:00:00+02:00", "2100-07-01T09:00:00+02:00"]
+    );
+}
+
+#[test]
 fn a_daily_series_written_in_the_spring_gap_repeats_at_the_written_time() {
     let server = TestServer::start();
     server.user("ada", json!({"timezone": "Europe/Berlin"}));

@@ -1,7 +1,18 @@
 //! Wall-clock time in an IANA zone turned into instants, with Calendula's DST rules.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset,
+    TimeZone, Utc,
+};
 use chrono_tz::Tz;
+
+/// The last year chrono-tz tabulates transitions for. After it, chrono-tz keeps the last
+/// offset forever: Berlin would stay on winter time all year from 2100 on.
+const LAST_TABULATED_YEAR: i32 = 2099;
+
+/// The first year of the 28 years before the end of the table. Those 28 years have no
+/// skipped leap day, so they hold every pairing of January 1st's weekday with leap or not.
+const FIRST_PROXY_YEAR: i32 = LAST_TABULATED_YEAR - 27;
 
 /// The instant at which the wall clock of `tz` shows `local`.
 ///
@@ -9,6 +20,27 @@ use chrono_tz::Tz;
 /// length (02:30 in a 02:00→03:00 gap becomes 03:30). A wall time inside a fall-back
 /// overlap happens twice; the earlier instant is taken.
 pub fn to_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match untabulated_shift(local.date()) {
+        None => tabulated_instant(tz, local),
+        Some(shift) => tabulated_instant(tz, local - shift) + shift,
+    }
+}
+
+/// The wall time `tz` shows at `instant`.
+pub fn to_local(tz: Tz, instant: DateTime<Utc>) -> NaiveDateTime {
+    match untabulated_shift(instant.date_naive()) {
+        None => instant.with_timezone(&tz).naive_local(),
+        Some(shift) => (instant - shift).with_timezone(&tz).naive_local() + shift,
+    }
+}
+
+/// The UTC offset of `tz` at `instant`.
+pub fn offset_at(tz: Tz, instant: DateTime<Utc>) -> FixedOffset {
+    let seconds = (to_local(tz, instant) - instant.naive_utc()).num_seconds();
+    FixedOffset::east_opt(seconds as i32).expect("zone offsets are below a day")
+}
+
+fn tabulated_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
@@ -22,15 +54,34 @@ pub fn to_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
-/// The wall time `tz` shows at `instant`.
-pub fn to_local(tz: Tz, instant: DateTime<Utc>) -> NaiveDateTime {
-    instant.with_timezone(&tz).naive_local()
+/// For a date past chrono-tz's table, how far it is from the same date in a tabulated year
+/// with the same calendar (January 1st on the same weekday, leap or not). DST rules are
+/// written in calendar terms ("last Sunday of March"), so that year's offsets are the ones
+/// today's rules give the late year.
+fn untabulated_shift(date: NaiveDate) -> Option<Duration> {
+    let year = date.year();
+    if year <= LAST_TABULATED_YEAR {
+        return None;
+    }
+    let proxy = (FIRST_PROXY_YEAR..=LAST_TABULATED_YEAR)
+        .find(|&candidate| same_calendar(candidate, year))
+        .expect("28 years without a skipped leap day hold every calendar");
+    Some(january_first(year) - january_first(proxy))
+}
+
+fn same_calendar(a: i32, b: i32) -> bool {
+    january_first(a).weekday() == january_first(b).weekday()
+        && january_first(a + 1) - january_first(a) == january_first(b + 1) - january_first(b)
+}
+
+fn january_first(year: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, 1, 1).expect("years stay within chrono's range")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
+    use chrono_tz::{America, Australia, Europe};
 
     fn naive(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, m, d)
@@ -41,23 +92,83 @@ mod tests {
 
     #[test]
     fn gap_moves_forward_by_its_length() {
-        let t = to_instant(chrono_tz::Europe::Berlin, naive(2026, 3, 29, 2, 30));
+        let t = to_instant(Europe::Berlin, naive(2026, 3, 29, 2, 30));
         assert_eq!(t.to_rfc3339(), "2026-03-29T01:30:00+00:00"); // 03:30 CEST
     }
 
     #[test]
     fn overlap_takes_the_earlier_instant() {
-        let t = to_instant(chrono_tz::Europe::Berlin, naive(2026, 10, 25, 2, 30));
+        let t = to_instant(Europe::Berlin, naive(2026, 10, 25, 2, 30));
         assert_eq!(t.to_rfc3339(), "2026-10-25T00:30:00+00:00"); // 02:30 CEST
     }
 
     #[test]
     fn southern_hemisphere_gap() {
         // Sydney springs forward 02:00 -> 03:00 on 2026-10-04.
-        let t = to_instant(chrono_tz::Australia::Sydney, naive(2026, 10, 4, 2, 15));
+        let t = to_instant(Australia::Sydney, naive(2026, 10, 4, 2, 15));
+        assert_eq!(to_local(Australia::Sydney, t), naive(2026, 10, 4, 3, 15));
+    }
+
+    #[test]
+    fn dst_goes_on_after_the_last_tabulated_year() {
+        let summer = to_instant(Europe::Berlin, naive(2100, 7, 1, 9, 0));
+        assert_eq!(summer.to_rfc3339(), "2100-07-01T07:00:00+00:00");
+        let winter = to_instant(Europe::Berlin, naive(2100, 12, 1, 9, 0));
+        assert_eq!(winter.to_rfc3339(), "2100-12-01T08:00:00+00:00");
+        // Sydney is on summer time in January and on standard time in July.
+        let january = to_instant(Australia::Sydney, naive(2345, 1, 15, 9, 0));
+        assert_eq!(january.to_rfc3339(), "2345-01-14T22:00:00+00:00");
+        let july = to_instant(Australia::Sydney, naive(2345, 7, 15, 9, 0));
+        assert_eq!(july.to_rfc3339(), "2345-07-14T23:00:00+00:00");
+    }
+
+    #[test]
+    fn transitions_after_the_table_fall_on_the_rules_days() {
+        // 2100: second Sunday of March is the 14th, first Sunday of November the 7th.
+        let ny = America::New_York;
         assert_eq!(
-            to_local(chrono_tz::Australia::Sydney, t),
-            naive(2026, 10, 4, 3, 15)
+            to_instant(ny, naive(2100, 3, 14, 2, 30)),
+            to_instant(ny, naive(2100, 3, 14, 3, 30)),
+            "02:30 is in the gap"
         );
+        assert_eq!(
+            offset_at(ny, to_instant(ny, naive(2100, 3, 13, 12, 0))).local_minus_utc(),
+            -5 * 3600
+        );
+        assert_eq!(
+            offset_at(ny, to_instant(ny, naive(2100, 3, 14, 12, 0))).local_minus_utc(),
+            -4 * 3600
+        );
+        assert_eq!(
+            offset_at(ny, to_instant(ny, naive(2100, 11, 7, 0, 30))).local_minus_utc(),
+            -4 * 3600
+        );
+        assert_eq!(
+            offset_at(ny, to_instant(ny, naive(2100, 11, 7, 12, 0))).local_minus_utc(),
+            -5 * 3600
+        );
+        // A leap day in a late leap year exists and round-trips.
+        let leap_day = naive(2104, 2, 29, 9, 0);
+        assert_eq!(to_local(ny, to_instant(ny, leap_day)), leap_day);
+    }
+
+    #[test]
+    fn wall_times_round_trip_across_the_end_of_the_table() {
+        let mut local = naive(2099, 12, 30, 0, 0);
+        while local < naive(2101, 1, 2, 0, 0) {
+            for tz in [Europe::Berlin, Australia::Sydney, America::New_York] {
+                let instant = to_instant(tz, local);
+                assert!(
+                    instant >= to_instant(tz, local - Duration::hours(1)),
+                    "{tz} {local}"
+                );
+                let back = to_local(tz, instant);
+                assert!(
+                    back == local || back == local + Duration::hours(1),
+                    "{tz} {local}: {back}"
+                );
+            }
+            local += Duration::minutes(30);
+        }
     }
 }

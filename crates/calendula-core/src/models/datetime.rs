@@ -183,7 +183,7 @@ pub fn serialize_optional_time<S: Serializer>(
 /// than rounded to a different instant, and so are instants whose local year RFC 3339
 /// cannot write (9999-12-31T20:00Z is already year 10000 at +14:00).
 pub fn output_time(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
-    let local = instant.with_timezone(&tz).fixed_offset();
+    let local = instant.with_timezone(&localtime::offset_at(tz, instant));
     if local.offset().local_minus_utc() % 60 == 0 && YEARS.contains(&local.year()) {
         local
     } else {
