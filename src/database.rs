@@ -19,8 +19,9 @@ use calendula_pg::{Cluster, ClusterOptions, LaunchError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How long [`Database::open`] waits for a master and the migrations.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long starting waits for the embedded cluster and its migrations, and the default
+/// wait of [`Database::open`] (`calendula migrate --wait`).
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest pause between two migration attempts that failed.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
@@ -84,11 +85,11 @@ impl Database {
         })
     }
 
-    /// [`Database::start`], then waits (at most a minute) until the migrations are applied:
+    /// [`Database::start`], then waits (at most `wait`) until the migrations are applied:
     /// for `calendula migrate` and for callers that need the schema at once.
-    pub async fn open(config: &DatabaseConfig) -> Result<Database, String> {
+    pub async fn open(config: &DatabaseConfig, wait: Duration) -> Result<Database, String> {
         let mut database = Self::start_pool(config).await?;
-        match database.wait_migrated(OPEN_TIMEOUT).await {
+        match database.wait_migrated(wait).await {
             Ok(()) => Ok(database),
             Err(e) => {
                 database.close().await;
@@ -110,10 +111,21 @@ impl Database {
         Err(match state {
             Migration::Pending(Some(e)) => format!("database migrations not applied: {e}"),
             _ => format!(
-                "database migrations not applied: no master reachable within {}s",
-                timeout.as_secs()
+                "database migrations not applied: no master reachable within {}s ({})",
+                timeout.as_secs(),
+                self.host_states()
             ),
         })
+    }
+
+    /// Each host's role, and why the down ones are down: "db1:5432 down: connection refused".
+    fn host_states(&self) -> String {
+        let hosts = self.db.pool().hosts();
+        let states = hosts.iter().map(|host| match &host.last_error {
+            Some(e) => format!("{} {}: {e}", host.addr, host.role.as_str()),
+            None => format!("{} {}", host.addr, host.role.as_str()),
+        });
+        states.collect::<Vec<_>>().join("; ")
     }
 
     /// Stops the migration task and the pool (checkers and connections), then the embedded

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use calendula::config::{Config, Env};
 use calendula::database::Database;
@@ -31,7 +32,11 @@ enum Command {
     /// Run the server (the default).
     Serve,
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Seconds to wait for a master; then exit 1 saying why each host is unusable.
+        #[arg(long, default_value_t = calendula::database::OPEN_TIMEOUT.as_secs())]
+        wait: u64,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -79,9 +84,12 @@ fn main() -> ExitCode {
         eprintln!("{}: logging.file: {e}", cli.config.display());
         return ExitCode::from(EXIT_CONFIG);
     }
-    let migrate_only = matches!(cli.command, Some(Command::Migrate));
+    let migrate_wait = match cli.command {
+        Some(Command::Migrate { wait }) => Some(Duration::from_secs(wait)),
+        _ => None,
+    };
     let figment = rocket_figment(cli.host, cli.port);
-    match rocket::execute(run(config, figment, migrate_only)) {
+    match rocket::execute(run(config, figment, migrate_wait)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!(target: "calendula", "{e}");
@@ -105,10 +113,10 @@ fn rocket_figment(host: Option<String>, port: Option<u16>) -> rocket::figment::F
 async fn run(
     config: Config,
     figment: rocket::figment::Figment,
-    migrate_only: bool,
+    migrate_wait: Option<Duration>,
 ) -> Result<(), String> {
-    if migrate_only {
-        Database::open(&config.database).await?.close().await;
+    if let Some(wait) = migrate_wait {
+        Database::open(&config.database, wait).await?.close().await;
         return Ok(());
     }
     // Serving does not wait for the database: /ready and the routes answer 503 until a

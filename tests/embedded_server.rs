@@ -97,6 +97,42 @@ fn migrate_applies_and_exits() {
 }
 
 #[test]
+fn migrate_without_a_reachable_master_gives_up_after_its_wait_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    let port = calendula_pg::free_port().expect("free port");
+    std::fs::write(
+        &config,
+        format!("database:\n  hosts: [\"127.0.0.1:{port}\"]\n  refresh_delay: 200ms\n"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_calendula"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "migrate",
+            "--wait",
+            "2",
+        ])
+        .env_remove("DB_PASSWORD")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "gave up after its wait, not later"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "no master reachable within 2s (127.0.0.1:{port} down: error connecting to server: Connection refused"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_second_server_with_the_same_embedded_directory_shares_the_first_ones_database() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path());

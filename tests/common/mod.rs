@@ -40,7 +40,7 @@ fn shared() -> &'static Shared {
         let config =
             Config::parse(&yaml, "test.yaml".as_ref(), &Env::default()).expect("test config");
         runtime().block_on(async {
-            Database::open(&config.database)
+            Database::open(&config.database, calendula::database::OPEN_TIMEOUT)
                 .await
                 .expect("migrate template database");
         });
@@ -262,7 +262,9 @@ impl TestServer {
         let thread = std::thread::spawn(move || {
             runtime().block_on(async move {
                 let database = match startup {
-                    Startup::WaitForMigrations => Database::open(&config.database).await,
+                    Startup::WaitForMigrations => {
+                        Database::open(&config.database, calendula::database::OPEN_TIMEOUT).await
+                    }
                     Startup::AsServe => Database::start(&config.database).await,
                 }
                 .expect("start the database side");

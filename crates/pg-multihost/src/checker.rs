@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
-use crate::config::PoolConfig;
+use crate::config::{describe, PoolConfig};
 use crate::host::{Host, Role};
 use crate::pool::Shared;
 
@@ -90,7 +90,7 @@ async fn check(
             .pg_config(&host.addr)
             .connect(NoTls)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
         let driver = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -101,7 +101,7 @@ async fn check(
     let messages = client
         .simple_query(CHECK_SQL)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
     let latency = started.elapsed();
     let row = messages
         .iter()
@@ -163,7 +163,7 @@ fn keep_positions(config: &PoolConfig) -> Duration {
 /// Records the outcome; on a role change replaces the host's pool (none while down) and
 /// wakes every waiting acquire.
 fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
-    let (role, lag, error) = match outcome {
+    let (role, lag, error, first_check) = match outcome {
         Ok(checked) => {
             let lag = replay_lag(host, shared, &checked);
             let mut stats = host.lock_stats();
@@ -171,14 +171,14 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             stats.add_latency(checked.latency, shared.config.latency_window);
             stats.lag = lag;
             stats.last_error = None;
-            (checked.role, lag, None)
+            (checked.role, lag, None, stats.checks() == 1)
         }
         Err(e) => {
             let mut stats = host.lock_stats();
             stats.checks_failed += 1;
             stats.lag = None;
             stats.last_error = Some(e.clone());
-            (Role::Down, None, Some(e))
+            (Role::Down, None, Some(e), stats.checks() == 1)
         }
     };
     let lagging = role == Role::Replica
@@ -220,6 +220,10 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
                 host.addr
             );
         }
+    }
+    if first_check && role == Role::Down {
+        // Down is also the state before the first check, so no change is seen: say why.
+        log::warn!("{}: down: {}", host.addr, error.unwrap_or_default());
     }
     if lag_changed {
         log::info!(

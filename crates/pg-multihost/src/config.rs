@@ -140,8 +140,23 @@ impl ConnectOptions {
         self.pg_config(addr)
             .connect(NoTls)
             .await
-            .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {e}")))
+            .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {}", describe(&e))))
     }
+}
+
+/// A PostgreSQL error with its causes: tokio-postgres writes "error connecting to server"
+/// alone and keeps "Connection refused" or "password authentication failed" in the source.
+pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl fmt::Debug for ConnectOptions {

@@ -71,6 +71,10 @@ pub(crate) struct CheckStats {
 }
 
 impl CheckStats {
+    pub(crate) fn checks(&self) -> u64 {
+        self.checks_ok + self.checks_failed
+    }
+
     pub(crate) fn add_latency(&mut self, sample: Duration, window: usize) {
         if self.latencies.len() >= window {
             self.latencies.pop_front();
