@@ -23,6 +23,7 @@ use crate::logging::{LogFormat, LoggingConfig};
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Most occurrences one listing may return; a larger result is a 422 asking for a smaller window.
+    #[schemars(range(min = 1))]
     pub max_occurrences: u32,
 }
 

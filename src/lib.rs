@@ -13,6 +13,7 @@ pub mod database;
 pub mod docs;
 pub mod http;
 pub mod logging;
+pub mod server_config;
 
 use calendula_db::Db;
 use rocket::figment::Figment;

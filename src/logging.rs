@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use calendula_core::ConfigProblem;
 use log::kv::{self, VisitSource};
@@ -86,8 +86,13 @@ impl LoggingConfig {
                 "expected at least 1024 bytes",
             ));
         }
-        if self.file.as_deref() == Some("") {
-            problems.push(ConfigProblem::new("file", "expected a path or null"));
+        match self.file.as_deref() {
+            Some("") => problems.push(ConfigProblem::new("file", "expected a path or null")),
+            Some(path) if Path::new(path).is_dir() => problems.push(ConfigProblem::new(
+                "file",
+                format!("{path} is a directory; expected a file path"),
+            )),
+            _ => {}
         }
         problems
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use calendula::config::{Config, Env};
 use calendula::database::Database;
+use calendula::server_config;
 use clap::{Parser, Subcommand};
 
 /// Exit code for an invalid configuration.
@@ -46,7 +47,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigAction {
-    /// Validate the config file: exit 0 when valid, 2 with one line per problem otherwise.
+    /// Validate the config file and Rocket.toml: exit 0 when valid, 2 with one line per
+    /// problem otherwise.
     Check,
     /// Print the JSON Schema of the whole config file, modules included.
     Schema,
@@ -64,10 +66,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let config = match Config::load(&cli.config, &Env::from_process()) {
-        Ok(config) => config,
-        Err(problems) => {
-            for problem in problems {
+    let figment = server_config::figment(cli.host, cli.port);
+    let config = match (
+        Config::load(&cli.config, &Env::from_process()),
+        server_config::check(&figment),
+    ) {
+        (Ok(config), Ok(_)) => config,
+        (loaded, checked) => {
+            let problems = [loaded.err(), checked.err()].into_iter().flatten();
+            for problem in problems.flatten() {
                 eprintln!("{problem}");
             }
             return ExitCode::from(EXIT_CONFIG);
@@ -88,7 +95,6 @@ fn main() -> ExitCode {
         Some(Command::Migrate { wait }) => Some(Duration::from_secs(wait)),
         _ => None,
     };
-    let figment = rocket_figment(cli.host, cli.port);
     match rocket::execute(run(config, figment, migrate_wait)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -97,17 +103,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn rocket_figment(host: Option<String>, port: Option<u16>) -> rocket::figment::Figment {
-    let mut figment = rocket::Config::figment();
-    if let Some(host) = host {
-        figment = figment.merge(("address", host));
-    }
-    if let Some(port) = port {
-        figment = figment.merge(("port", port));
-    }
-    figment
 }
 
 async fn run(

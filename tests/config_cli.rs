@@ -14,10 +14,26 @@ fn calendula(args: &[&str]) -> Output {
 }
 
 fn check(yaml: &str) -> (i32, String) {
+    check_with_rocket_toml(yaml, None)
+}
+
+/// `config check` of `yaml`, reading `rocket_toml` as Rocket.toml when given
+/// (`ROCKET_CONFIG`), otherwise the repository's.
+fn check_with_rocket_toml(yaml: &str, rocket_toml: Option<&str>) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.yaml");
     std::fs::write(&path, yaml).unwrap();
-    let out = calendula(&["--config", path.to_str().unwrap(), "config", "check"]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calendula"));
+    command
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .env_remove("DB_PASSWORD")
+        .env_remove("DEV_MODE");
+    if let Some(toml) = rocket_toml {
+        let rocket = dir.path().join("Rocket.toml");
+        std::fs::write(&rocket, toml).unwrap();
+        command.env("ROCKET_CONFIG", rocket);
+    }
+    let out = command.output().expect("run calendula");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -138,6 +154,69 @@ fn schema_covers_core_and_modules() {
     assert_eq!(properties["modules"]["additionalProperties"], false);
 }
 
+/// An editor validating against the schema flags the values `config check` rejects, where
+/// JSON Schema can say so.
+#[test]
+fn schema_carries_the_ranges_config_check_enforces() {
+    let out = calendula(&["config", "schema"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON schema");
+    let definitions = &schema["definitions"];
+    let smtp = &definitions["ChannelConfig"]["oneOf"][1]["properties"];
+    let webhook = &definitions["ChannelConfig"]["oneOf"][2]["properties"];
+    for (property, keyword, value) in [
+        (
+            &definitions["DatabaseConfig"]["properties"]["port"],
+            "minimum",
+            1.0,
+        ),
+        (
+            &definitions["DatabaseConfig"]["properties"]["max_size"],
+            "minimum",
+            1.0,
+        ),
+        (
+            &definitions["DatabaseConfig"]["properties"]["dbname"],
+            "minLength",
+            1.0,
+        ),
+        (
+            &definitions["DatabaseConfig"]["properties"]["master_as_replica_weight"],
+            "maximum",
+            1.0,
+        ),
+        (
+            &definitions["EmbeddedConfig"]["properties"]["port"],
+            "minimum",
+            1.0,
+        ),
+        (
+            &definitions["EmbeddedConfig"]["properties"]["replicas"],
+            "maximum",
+            8.0,
+        ),
+        (
+            &definitions["LimitsConfig"]["properties"]["max_occurrences"],
+            "minimum",
+            1.0,
+        ),
+        (
+            &definitions["NotificatorConfig"]["properties"]["batch_size"],
+            "minimum",
+            1.0,
+        ),
+        (
+            &definitions["NotificatorConfig"]["properties"]["max_attempts"],
+            "maximum",
+            100.0,
+        ),
+        (&smtp["port"], "minimum", 1.0),
+        (&smtp["host"], "minLength", 1.0),
+    ] {
+        assert_eq!(property[keyword], value, "{keyword} in {property}");
+    }
+    assert_eq!(webhook["url"]["pattern"], "^https?://");
+}
+
 #[test]
 fn every_problem_in_one_section_gets_its_own_line() {
     let (code, stderr) = check(
@@ -202,4 +281,65 @@ fn ports_and_credentials_that_cannot_work_are_reported() {
     ] {
         assert!(stderr.contains(expected), "{expected} not in {stderr}");
     }
+}
+
+#[test]
+fn values_serving_would_fail_on_are_reported() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = check(&format!(
+        "database:\n  dbname: ''\n  user: ''\n  embedded: {{dir: ''}}\nlogging:\n  file: {}\n",
+        log_dir.path().display()
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "database.dbname: expected a database name",
+        "database.user: expected a user name",
+        "database.embedded.dir: expected a directory path",
+        "logging.file: ",
+    ] {
+        assert!(stderr.contains(expected), "{expected} not in {stderr}");
+    }
+    assert!(stderr.contains("is a directory"), "{stderr}");
+}
+
+#[test]
+fn rocket_toml_problems_are_reported_with_their_key_beside_config_yaml_ones() {
+    let (code, stderr) = check_with_rocket_toml(
+        "logging:\n  level: loud\n",
+        Some("[default]\nport = 70000\n[default.limits]\njson = \"zz\"\n"),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("config.yaml: logging.level"), "{stderr}");
+    // Rocket stops at its first bad value.
+    assert!(
+        stderr.contains("Rocket.toml: default.limits.json: invalid value string \"zz\""),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    let (code, stderr) = check_with_rocket_toml("", Some("[default]\nport = 70000\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Rocket.toml: default.port: invalid value signed int `70000`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn rocket_toml_that_rocket_would_panic_on_is_a_config_error() {
+    let (code, stderr) = check_with_rocket_toml("", Some("[default\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Rocket.toml: TOML parse error at line 1") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    let (code, stderr) = check_with_rocket_toml("", Some("[default]\nworkers = 0\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Rocket.toml: workers: must be at least 1"),
+        "{stderr}"
+    );
+    assert_eq!(
+        check_with_rocket_toml("", Some("[default]\nport = 8080\n")).0,
+        0
+    );
 }

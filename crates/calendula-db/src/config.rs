@@ -13,14 +13,18 @@ pub struct DatabaseConfig {
     /// `host` or `host:port`; empty = run the embedded PostgreSQL.
     pub hosts: Vec<String>,
     /// Port for hosts given without one.
+    #[schemars(range(min = 1))]
     pub port: u16,
+    #[schemars(length(min = 1))]
     pub dbname: String,
+    #[schemars(length(min = 1))]
     pub user: String,
     /// Overridden by the `DB_PASSWORD` environment variable.
     pub password: Option<Secret>,
     /// Connections kept open per host.
     pub min_size: u32,
     /// Connections at most per host.
+    #[schemars(range(min = 1))]
     pub max_size: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub timeout: HumanDuration,
@@ -33,6 +37,7 @@ pub struct DatabaseConfig {
     /// Reads may use the master when no replica is up.
     pub fallback_master: bool,
     /// Probability in [0, 1] that the master is also a candidate for a read.
+    #[schemars(range(min = 0, max = 1))]
     pub master_as_replica_weight: f64,
     pub embedded: EmbeddedConfig,
 }
@@ -42,9 +47,12 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct EmbeddedConfig {
     /// Data directory; created on first run, reused afterwards.
+    #[schemars(length(min = 1))]
     pub dir: String,
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// Streaming replicas to start beside the primary.
+    #[schemars(range(max = 8))]
     pub replicas: u32,
 }
 
@@ -88,6 +96,17 @@ impl DatabaseConfig {
                 problems.push(ConfigProblem::new(path, message));
             }
         };
+        check(
+            !self.dbname.is_empty(),
+            "dbname",
+            "expected a database name",
+        );
+        check(!self.user.is_empty(), "user", "expected a user name");
+        check(
+            !self.embedded.dir.is_empty(),
+            "embedded.dir",
+            "expected a directory path",
+        );
         check(self.port != 0, "port", EXPECTED_PORT);
         check(self.embedded.port != 0, "embedded.port", EXPECTED_PORT);
         check(self.max_size >= 1, "max_size", "expected an integer >= 1");

@@ -16,8 +16,10 @@ pub struct NotificatorConfig {
     /// Longest sleep between two looks for due reminders.
     pub poll_interval: HumanDuration,
     /// Reminders claimed per database round trip.
+    #[schemars(range(min = 1, max = 100_000))]
     pub batch_size: u32,
     /// Attempts per reminder before it is recorded `failed`.
+    #[schemars(range(min = 1, max = 100))]
     pub max_attempts: u32,
     /// A reminder overdue by more than this (the server was down) is recorded `missed`.
     pub max_lateness: HumanDuration,
@@ -26,6 +28,7 @@ pub struct NotificatorConfig {
     /// Wait before the second attempt; each further attempt waits twice as long (at most 1h).
     pub retry_backoff: HumanDuration,
     /// Messages being sent at once by this server; a slow channel holds only its own.
+    #[schemars(range(min = 1, max = 100_000))]
     pub max_in_flight: u32,
     /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
     pub channels: BTreeMap<Channel, ChannelConfig>,
@@ -73,8 +76,10 @@ pub enum ChannelConfig {
     Log {},
     /// A plain-text mail to the user's `email`.
     Smtp {
+        #[schemars(length(min = 1))]
         host: String,
         #[serde(default = "default_smtp_port")]
+        #[schemars(range(min = 1))]
         port: u16,
         from: String,
         #[serde(default = "default_smtp_tls")]
@@ -85,11 +90,15 @@ pub enum ChannelConfig {
         password: Option<Secret>,
     },
     /// POSTs the JSON payload (Slack incoming webhooks, SMS gateways).
-    Webhook { url: String },
+    Webhook {
+        #[schemars(regex(pattern = r"^https?://"))]
+        url: String,
+    },
     /// Telegram Bot API `sendMessage`.
     Telegram {
         bot_token: Secret,
         #[serde(default = "default_telegram_api")]
+        #[schemars(regex(pattern = r"^https?://"))]
         api_base: String,
     },
 }
