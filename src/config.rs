@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use calendula_core::config_section::deserialize_section;
-use calendula_core::config_types::Secret;
+use calendula_core::config_types::{HumanDuration, Secret};
 use calendula_core::{ConfigProblem, LoadedModule, ModuleDescriptor};
 use calendula_db::DatabaseConfig;
 use schemars::gen::{SchemaGenerator, SchemaSettings};
@@ -25,13 +26,36 @@ pub struct LimitsConfig {
     /// Most occurrences one listing may return; a larger result is a 422 asking for a smaller window.
     #[schemars(range(min = 1))]
     pub max_occurrences: u32,
+    /// How long a request body may take to arrive; a slower one is answered 408.
+    pub body_timeout: HumanDuration,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_occurrences: 10_000,
+            body_timeout: HumanDuration::from_secs(30),
         }
+    }
+}
+
+impl LimitsConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.max_occurrences == 0 {
+            problems.push(ConfigProblem::new(
+                "max_occurrences",
+                "expected an integer >= 1",
+            ));
+        }
+        let body_timeout = self.body_timeout.get();
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&body_timeout) {
+            problems.push(ConfigProblem::new(
+                "body_timeout",
+                "expected a duration between 100ms and 1h",
+            ));
+        }
+        problems
     }
 }
 
@@ -106,11 +130,8 @@ impl Config {
             problems.extend(logging.validate().into_iter().map(|p| p.under("logging")));
         }
         let limits = typed::<LimitsConfig>("limits", section("limits"), &mut problems);
-        if limits.as_ref().is_some_and(|l| l.max_occurrences == 0) {
-            problems.push(ConfigProblem::new(
-                "limits.max_occurrences",
-                "expected an integer >= 1",
-            ));
+        if let Some(limits) = &limits {
+            problems.extend(limits.validate().into_iter().map(|p| p.under("limits")));
         }
         let modules = load_modules(section("modules"), &mut problems);
         match (database, logging, limits) {

@@ -31,6 +31,9 @@ pub fn build_rocket(config: Config, db: Db, figment: Figment) -> Result<Rocket<B
         .attach(http::TrailingSlash)
         .attach(http::LargeBodyChunks)
         .manage(db)
+        .manage(calendula_core::body::BodyTimeout(
+            config.limits.body_timeout.get(),
+        ))
         .manage(config.limits)
         .manage(calendula_core::metrics::MetricsRegistry::default())
         .mount("/", routes)

@@ -2508,7 +2508,7 @@ fn openapi_lists_the_paths_and_schemas() {
     );
     assert_eq!(
         documented("/users", "post"),
-        ["201", "400", "409", "422", "500", "503"]
+        ["201", "400", "408", "409", "422", "500", "503"]
     );
     assert_eq!(
         documented("/event/{id}/accept", "post"),

@@ -123,3 +123,34 @@ fn metrics_are_prometheus_text() {
         "{text}"
     );
 }
+
+/// A client that stops sending its body mid-way gets a 408 once `limits.body_timeout` has
+/// passed instead of holding the request open forever; nothing is written.
+#[test]
+fn a_body_that_stops_arriving_is_408_after_body_timeout() {
+    use std::io::{Read, Write};
+    let server = TestServer::with_yaml("limits:\n  body_timeout: 1s\n");
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let head = "POST /users/ HTTP/1.1\r\nHost: calendula\r\nContent-Type: application/json\r\nContent-Length: 200\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(br#"{"login": "slow", "name": "#).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"], "request timeout", "{body}");
+    assert_eq!(body["field"], "body", "{body}");
+    assert_eq!(server.get("/users/slow").0, StatusCode::NOT_FOUND);
+}

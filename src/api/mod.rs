@@ -18,14 +18,14 @@ pub mod users;
 /// checked (writes other than sign-up).
 const ERRORS: &[(&str, &[u16])] = &[
     ("health_ready", &[503]),
-    ("users_create_user", &[400, 409, 422, 503]),
+    ("users_create_user", &[400, 408, 409, 422, 503]),
     ("users_get_user", &[404, 503]),
     ("users_list_user_events", &[400, 404, 422, 503]),
-    ("events_create_event", &[400, 401, 403, 422, 503]),
+    ("events_create_event", &[400, 401, 403, 408, 422, 503]),
     ("events_get_event", &[404, 503]),
     ("events_accept_event", &[400, 401, 403, 404, 422, 503]),
-    ("funcs_calc_free_slot", &[400, 422, 503]),
-    ("funcs_free_busy", &[400, 422, 503]),
+    ("funcs_calc_free_slot", &[400, 408, 422, 503]),
+    ("funcs_free_busy", &[400, 408, 422, 503]),
 ];
 
 /// The root's routes with their OpenAPI.

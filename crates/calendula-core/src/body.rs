@@ -2,6 +2,8 @@
 //! which field is wrong: malformed JSON is a 400, a well-formed body of the wrong shape a
 //! 422 naming the JSON path (`participants[2].user.login`).
 
+use std::time::Duration;
+
 use rocket::data::{Data, FromData, Outcome, ToByteUnit};
 use rocket::Request;
 use rocket_okapi::gen::OpenApiGenerator;
@@ -15,6 +17,17 @@ use crate::ApiError;
 
 /// Body size limit when Rocket.toml sets none for `json` (SPEC: JSON body ≤ 1 MiB).
 const DEFAULT_JSON_LIMIT_BYTES: u64 = 1 << 20;
+
+/// How long a request body may take to arrive (managed state; `limits.body_timeout`).
+/// Without a deadline a client that stops sending holds its request open forever.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+impl Default for BodyTimeout {
+    fn default() -> Self {
+        Self(Duration::from_secs(30))
+    }
+}
 
 pub struct JsonBody<T>(pub T);
 
@@ -68,13 +81,21 @@ fn field_of(path: &str, error: &serde_json::Error) -> String {
 }
 
 /// The request body, up to Rocket.toml's `json` limit (SPEC: 1 MiB); a larger body is a
-/// 422 like every other limit of SPEC §3.
+/// 422 like every other limit of SPEC §3, one that has not arrived by the [`BodyTimeout`]
+/// a 408.
 pub async fn read_limited(req: &Request<'_>, data: Data<'_>) -> Result<Vec<u8>, ApiError> {
     let limit = req
         .limits()
         .get("json")
         .unwrap_or_else(|| DEFAULT_JSON_LIMIT_BYTES.bytes());
-    match data.open(limit).into_bytes().await {
+    let BodyTimeout(timeout) = req.rocket().state().copied().unwrap_or_default();
+    let Ok(read) = rocket::tokio::time::timeout(timeout, data.open(limit).into_bytes()).await
+    else {
+        return Err(ApiError::body_timeout(format!(
+            "the JSON body did not arrive within {timeout:?}"
+        )));
+    };
+    match read {
         Ok(bytes) if bytes.is_complete() => Ok(bytes.into_inner()),
         Ok(_) => Err(ApiError::invalid(
             "body",

@@ -58,6 +58,16 @@ impl ApiError {
         Self::new(Status::BadRequest, "bad request", detail, field)
     }
 
+    /// 408: the request body did not arrive in time (`limits.body_timeout`).
+    pub fn body_timeout(detail: impl Into<serde_json::Value>) -> Self {
+        Self::new(
+            Status::RequestTimeout,
+            "request timeout",
+            detail,
+            Some("body"),
+        )
+    }
+
     /// 404: the resource named in the path does not exist.
     pub fn not_found(detail: impl Into<serde_json::Value>) -> Self {
         Self::new(Status::NotFound, "not found", detail, None)
@@ -195,8 +205,12 @@ impl OpenApiResponderInner for ApiError {
 
 /// Every status an [`ApiError`] can have, as the OpenAPI document describes it. Each
 /// operation is then narrowed to those it answers ([`narrow_documented_errors`]).
-const DOCUMENTED_ERRORS: [(u16, &str); 8] = [
+const DOCUMENTED_ERRORS: [(u16, &str); 9] = [
     (400, "Malformed JSON body or query parameter."),
+    (
+        408,
+        "The JSON body did not arrive within `limits.body_timeout`.",
+    ),
     (404, "The user or event named in the path does not exist."),
     (409, "Duplicate (e.g. the login is taken)."),
     (

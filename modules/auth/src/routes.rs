@@ -29,7 +29,7 @@ const LOG: &str = "calendula::auth";
 
 /// The error statuses each operation answers besides 500 (see the root's `api::ERRORS`).
 const ERRORS: &[(&str, &[u16])] = &[
-    ("open_session", &[400, 401, 422, 503]),
+    ("open_session", &[400, 401, 408, 422, 503]),
     ("me", &[401, 503]),
     ("close_session", &[401, 503]),
 ];
