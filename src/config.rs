@@ -11,7 +11,9 @@ use calendula_core::config_types::{HumanDuration, Secret};
 use calendula_core::{ConfigProblem, LoadedModule, ModuleDescriptor};
 use calendula_db::DatabaseConfig;
 use schemars::gen::{SchemaGenerator, SchemaSettings};
-use schemars::schema::{InstanceType, ObjectValidation, RootSchema, Schema, SchemaObject};
+use schemars::schema::{
+    InstanceType, ObjectValidation, RootSchema, Schema, SchemaObject, SubschemaValidation,
+};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -252,21 +254,22 @@ pub fn schema() -> RootSchema {
     for descriptor in ModuleDescriptor::all() {
         modules.properties.insert(
             descriptor.key.to_owned(),
-            (descriptor.config_schema)(&mut gen),
+            or_null((descriptor.config_schema)(&mut gen)),
         );
     }
     let mut root = ObjectValidation {
         additional_properties: Some(Box::new(Schema::Bool(false))),
         ..Default::default()
     };
-    root.properties
-        .insert("database".into(), gen.subschema_for::<DatabaseConfig>());
-    root.properties
-        .insert("logging".into(), gen.subschema_for::<LoggingConfig>());
-    root.properties
-        .insert("limits".into(), gen.subschema_for::<LimitsConfig>());
-    root.properties
-        .insert("modules".into(), object_schema(modules));
+    let sections = [
+        ("database", gen.subschema_for::<DatabaseConfig>()),
+        ("logging", gen.subschema_for::<LoggingConfig>()),
+        ("limits", gen.subschema_for::<LimitsConfig>()),
+        ("modules", object_schema(modules)),
+    ];
+    for (key, section) in sections {
+        root.properties.insert(key.into(), or_null(section));
+    }
     let mut schema = object_schema(root).into_object();
     schema.metadata().title = Some("Calendula config.yaml".into());
     RootSchema {
@@ -274,6 +277,22 @@ pub fn schema() -> RootSchema {
         schema,
         definitions: gen.take_definitions(),
     }
+}
+
+/// A section may be left empty (`database:` with every key commented out): all defaults.
+fn or_null(schema: Schema) -> Schema {
+    let null = SchemaObject {
+        instance_type: Some(InstanceType::Null.into()),
+        ..Default::default()
+    };
+    SchemaObject {
+        subschemas: Some(Box::new(SubschemaValidation {
+            any_of: Some(vec![schema, null.into()]),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+    .into()
 }
 
 fn object_schema(object: ObjectValidation) -> Schema {

@@ -511,6 +511,15 @@ fn wrong_json_types_are_422_naming_the_path() {
         "{}",
         response.1
     );
+    // serde's array form of a struct (fields in order) is not an object either.
+    let user_as_array = json!(["ada", ["A", "L"], null, null, null, null]);
+    let (status, body) = server.post("/users", user_as_array);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "body", "{body}");
+    let (status, body) = server.post("/users", json!({"login": "ada", "name": ["A", "L"]}));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "name", "{body}");
+    assert_eq!(server.get("/users/ada").0, StatusCode::NOT_FOUND);
     // A missing required field is a 422 too (the JSON path is the enclosing object).
     let (status, body) = server.post("/users", json!({"login": "a"}));
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

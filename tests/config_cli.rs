@@ -146,12 +146,35 @@ fn schema_covers_core_and_modules() {
     for key in ["database", "logging", "limits", "modules"] {
         assert!(properties.get(key).is_some(), "{key} missing");
     }
-    let modules = &properties["modules"]["properties"];
+    let modules = &properties["modules"]["anyOf"][0];
     assert!(
-        modules.get("auth").is_some() && modules.get("notificator").is_some(),
+        modules["properties"].get("auth").is_some()
+            && modules["properties"].get("notificator").is_some(),
         "{modules}"
     );
-    assert_eq!(properties["modules"]["additionalProperties"], false);
+    assert_eq!(modules["additionalProperties"], false);
+    // An empty section (every key commented out) is valid: all defaults.
+    assert_eq!(check("database:\nmodules:\n  auth:\n").0, 0);
+    for section in [
+        &properties["database"],
+        &properties["modules"]["anyOf"][0]["properties"]["auth"],
+    ] {
+        assert_eq!(section["anyOf"][1]["type"], "null", "{section}");
+    }
+}
+
+#[test]
+fn a_section_written_as_a_list_is_a_wrong_type() {
+    let (code, stderr) = check("database: []\nlogging:\n  targets: []\n");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("database: invalid type: sequence, expected struct DatabaseConfig"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("logging.targets: invalid type: sequence, expected a map"),
+        "{stderr}"
+    );
 }
 
 /// An editor validating against the schema flags the values `config check` rejects, where

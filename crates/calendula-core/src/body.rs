@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::remember_failure;
+use crate::strict_structs::StrictStructs;
 use crate::ApiError;
 
 /// Body size limit when Rocket.toml sets none for `json` (SPEC: JSON body ≤ 1 MiB).
@@ -45,7 +46,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize(&mut deserializer) {
+    match serde_path_to_error::deserialize(StrictStructs(&mut deserializer)) {
         Ok(value) => {
             deserializer.end().map_err(malformed)?;
             Ok(value)
@@ -210,6 +211,12 @@ mod tests {
         assert_eq!(e.body.field.as_deref(), Some("items[0].n"));
         let e = parse_json::<Sample>(br#"[]"#).unwrap_err();
         assert_eq!(e.body.field.as_deref(), Some("body"));
+        // The array form of a struct, which serde would take, is a wrong type.
+        let e = parse_json::<Sample>(br#"[[{"n": 1}]]"#).unwrap_err();
+        assert_eq!(e.status, Status::UnprocessableEntity);
+        assert_eq!(e.body.field.as_deref(), Some("body"));
+        let e = parse_json::<Sample>(br#"{"items": [[1]]}"#).unwrap_err();
+        assert_eq!(e.body.field.as_deref(), Some("items[0]"));
     }
 
     /// serde_json calls these syntax errors, though the JSON is well-formed.

@@ -7,6 +7,7 @@ use serde_path_to_error::{Path, Segment};
 
 use crate::body::missing_field;
 use crate::module::ConfigProblem;
+use crate::strict_structs::StrictStructs;
 
 /// Past this many, the rest of a section's problems wait for the next run.
 const MAX_PROBLEMS: usize = 20;
@@ -20,7 +21,7 @@ pub fn deserialize_section<T: DeserializeOwned>(
     let mut problems = Vec::new();
     let mut taken_out: Vec<(String, String)> = Vec::new();
     while problems.len() < MAX_PROBLEMS {
-        let error = match serde_path_to_error::deserialize::<_, T>(section.clone()) {
+        let error = match serde_path_to_error::deserialize::<_, T>(StrictStructs(section.clone())) {
             Ok(value) if problems.is_empty() => return Ok(value),
             Ok(_) => break,
             Err(error) => error,

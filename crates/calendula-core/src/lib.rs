@@ -12,6 +12,7 @@ pub mod models;
 pub mod module;
 pub mod password;
 pub mod query;
+pub mod strict_structs;
 pub mod validate;
 
 pub use auth::AuthPolicy;
