@@ -1070,6 +1070,12 @@ fn at_most_20_notifications() {
     );
     assert_eq!(event_rows(&server), "0,0,0");
     body["notifications"] = json!(rules(20));
+    let event = server.event(body.clone());
+    assert_eq!(event["notifications"].as_array().unwrap().len(), 20);
+    // Repeats fold into one reminder before counting, as participants do.
+    let mut twenty_one = rules(20);
+    twenty_one.push(json!({"channel": "email", "offset": "20m"}));
+    body["notifications"] = json!(twenty_one);
     let event = server.event(body);
     assert_eq!(event["notifications"].as_array().unwrap().len(), 20);
 }

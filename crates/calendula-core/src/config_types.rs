@@ -17,6 +17,10 @@ pub struct HumanDuration(pub Duration);
 /// The problem reported for a port key set to 0 (`u16` already bounds the top).
 pub const EXPECTED_PORT: &str = "expected a port between 1 and 65535";
 
+/// The longest duration any setting takes: a century. Past it, adding a duration to a clock
+/// reading can overflow at run time, so a larger one is refused with the file's problems.
+const MAX_DURATION_DAYS: u64 = 36_500;
+
 /// The pattern a [`HumanDuration`] must match; also published in the JSON Schema.
 pub const HUMAN_DURATION_PATTERN: &str = r"^[0-9]+(ms|s|m|h|d)$";
 
@@ -55,8 +59,9 @@ impl FromStr for HumanDuration {
             _ => return Err(expected()),
         };
         n.checked_mul(millis_per_unit)
+            .filter(|&ms| ms <= MAX_DURATION_DAYS * 86_400_000)
             .map(|ms| Self(Duration::from_millis(ms)))
-            .ok_or_else(|| format!("duration {s:?} is too large"))
+            .ok_or_else(|| format!("duration {s:?} is too large (at most {MAX_DURATION_DAYS}d)"))
     }
 }
 
@@ -126,6 +131,7 @@ mod tests {
             ("5m", 300_000),
             ("1h", 3_600_000),
             ("30d", 2_592_000_000),
+            ("36500d", 3_153_600_000_000),
         ];
         for (text, ms) in cases {
             assert_eq!(
@@ -147,6 +153,8 @@ mod tests {
             "1.5h",
             "5 m",
             "99999999999999999999d",
+            "36501d",
+            "3153600000001ms",
         ] {
             assert!(text.parse::<HumanDuration>().is_err(), "{text}");
         }

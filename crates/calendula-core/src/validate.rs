@@ -239,13 +239,9 @@ fn repetition(
     })
 }
 
+/// The distinct reminders (the same channel and offset given twice is one reminder, its
+/// first entry counts), at most [`MAX_NOTIFICATIONS`] of them, as participants are counted.
 fn notifications(event: &NewEvent) -> ApiResult<Vec<(Channel, String, u32)>> {
-    if event.notifications.len() > MAX_NOTIFICATIONS {
-        return Err(ApiError::invalid(
-            "notifications",
-            format!("at most {MAX_NOTIFICATIONS} notifications"),
-        ));
-    }
     let mut seen = HashSet::new();
     let mut rules = Vec::new();
     for (i, n) in event.notifications.iter().enumerate() {
@@ -253,6 +249,12 @@ fn notifications(event: &NewEvent) -> ApiResult<Vec<(Channel, String, u32)>> {
         if seen.insert((n.channel, minutes)) {
             rules.push((n.channel, n.offset.clone(), minutes));
         }
+    }
+    if rules.len() > MAX_NOTIFICATIONS {
+        return Err(ApiError::invalid(
+            "notifications",
+            format!("at most {MAX_NOTIFICATIONS} notifications"),
+        ));
     }
     Ok(rules)
 }
