@@ -116,13 +116,8 @@ pub fn init(config: &LoggingConfig) -> Result<(), String> {
                 out.finish(format_args!("{line}"))
             });
     dispatch = dispatch.filter(|metadata| !is_rocket_narration(metadata.target()));
-    for target in QUIET_TARGETS {
-        if !config.targets.contains_key(target) {
-            dispatch = dispatch.level_for(target, LevelFilter::Warn);
-        }
-    }
-    for (target, level) in &config.targets {
-        dispatch = dispatch.level_for(target.clone(), LevelFilter::from(*level));
+    for (target, level) in target_levels(config) {
+        dispatch = dispatch.level_for(target, level);
     }
     if config.stdout {
         dispatch = dispatch.chain(io::stdout());
@@ -133,6 +128,21 @@ pub fn init(config: &LoggingConfig) -> Result<(), String> {
         dispatch = dispatch.chain(fern::Output::writer(Box::new(file), "\n"));
     }
     dispatch.apply().map_err(|e| e.to_string())
+}
+
+/// The levels set per target: the configured ones, and [`QUIET_TARGETS`] at most at `warn`
+/// (never above the global `level`: `level: error` silences their warnings too).
+fn target_levels(config: &LoggingConfig) -> Vec<(String, LevelFilter)> {
+    let quiet = LevelFilter::Warn.min(config.level.into());
+    let defaults = QUIET_TARGETS
+        .into_iter()
+        .filter(|target| !config.targets.contains_key(*target))
+        .map(|target| (target.to_owned(), quiet));
+    let configured = config
+        .targets
+        .iter()
+        .map(|(target, level)| (target.clone(), LevelFilter::from(*level)));
+    defaults.chain(configured).collect()
 }
 
 /// Rocket narrates each request under `<module>::_` targets: a failed guard with its error
@@ -302,6 +312,32 @@ mod tests {
             LogFormat::Text => text_line(record.args(), &record),
             LogFormat::Json => json_line(record.args(), &record, "host-1"),
         }
+    }
+
+    #[test]
+    fn chatty_targets_are_quiet_but_never_louder_than_the_level() {
+        let levels = |level: LogLevel, targets: &[(&str, LogLevel)]| {
+            let config = LoggingConfig {
+                level,
+                targets: targets.iter().map(|(t, l)| (t.to_string(), *l)).collect(),
+                ..LoggingConfig::default()
+            };
+            target_levels(&config)
+        };
+        let rocket = |levels: Vec<(String, LevelFilter)>| {
+            levels
+                .into_iter()
+                .find(|(t, _)| t == "rocket")
+                .map(|(_, l)| l)
+        };
+        assert_eq!(rocket(levels(LogLevel::Info, &[])), Some(LevelFilter::Warn));
+        assert_eq!(
+            rocket(levels(LogLevel::Error, &[])),
+            Some(LevelFilter::Error)
+        );
+        assert_eq!(rocket(levels(LogLevel::Off, &[])), Some(LevelFilter::Off));
+        let configured = levels(LogLevel::Error, &[("rocket", LogLevel::Debug)]);
+        assert_eq!(rocket(configured), Some(LevelFilter::Debug));
     }
 
     #[test]
