@@ -26,15 +26,28 @@ fn restore_plus(text: &str) -> Option<String> {
         .then(|| format!("{datetime}+{offset}"))
 }
 
-/// A numeric id from the path; anything else names no resource.
+/// A numeric id from the path, digits only (`+1` is not event 1); anything else names no
+/// resource.
 pub fn id(kind: &str, text: &str) -> ApiResult<i64> {
-    text.parse()
-        .map_err(|_| ApiError::not_found(format!("no {kind} {text:?}")))
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| ApiError::not_found(format!("no {kind} {text:?}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_is_digits_only() {
+        assert_eq!(id("event", "42").unwrap(), 42);
+        for text in ["", "+1", "-1", " 1", "1e3", "99999999999999999999"] {
+            let error = id("event", text).unwrap_err();
+            assert_eq!(error.status.code, 404, "{text:?}");
+        }
+    }
 
     #[test]
     fn an_unencoded_plus_offset_is_read_as_plus() {
