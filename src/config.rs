@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use calendula_core::body::BodyTimeout;
 use calendula_core::config_section::deserialize_section;
 use calendula_core::config_types::{HumanDuration, Secret};
 use calendula_core::{ConfigProblem, LoadedModule, ModuleDescriptor};
@@ -36,7 +37,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_occurrences: 10_000,
-            body_timeout: HumanDuration::from_secs(30),
+            body_timeout: HumanDuration(BodyTimeout::default().0),
         }
     }
 }

@@ -2,40 +2,84 @@
 //! line's `--host`/`--port`, checked before anything starts so a bad value is reported like
 //! a bad config.yaml key instead of after the database is up (or as a panic).
 
-use rocket::figment::{Error, Figment, Metadata};
+use rocket::figment::value::{Dict, Map};
+use rocket::figment::{Error, Figment, Metadata, Profile, Provider};
 
 /// Rocket's settings with the command line's overrides.
 pub fn figment(host: Option<String>, port: Option<u16>) -> Figment {
-    let mut figment = rocket::Config::figment();
-    if let Some(host) = host {
-        figment = figment.merge(("address", host));
+    rocket::Config::figment().merge(CommandLine { host, port })
+}
+
+/// `--host`/`--port`, as a provider with a name a problem can be blamed on.
+struct CommandLine {
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+const COMMAND_LINE: &str = "command line";
+
+impl CommandLine {
+    /// The option that set Rocket's `key`.
+    fn flag(key: &str) -> &str {
+        match key {
+            "address" => "--host",
+            "port" => "--port",
+            other => other,
+        }
     }
-    if let Some(port) = port {
-        figment = figment.merge(("port", port));
+}
+
+impl Provider for CommandLine {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(COMMAND_LINE)
     }
-    figment
+
+    fn data(&self) -> Result<Map<Profile, Dict>, Error> {
+        let mut dict = Dict::new();
+        if let Some(host) = &self.host {
+            dict.insert("address".into(), host.clone().into());
+        }
+        if let Some(port) = self.port {
+            dict.insert("port".into(), port.into());
+        }
+        Ok(Profile::Global.collect(dict))
+    }
 }
 
 /// Every problem of `figment` as Rocket would read it, one line each, naming where the
 /// value comes from and its key: `Rocket.toml: default.port: invalid type: ...`.
-pub fn check(figment: &Figment) -> Result<rocket::Config, Vec<String>> {
+pub fn check(figment: &Figment) -> Result<(), Vec<String>> {
     let config = rocket::Config::try_from(figment)
         .map_err(|error| error.into_iter().map(|e| describe(&e)).collect::<Vec<_>>())?;
-    // Rocket panics on this one when it builds its runtime.
-    if config.workers == 0 {
-        let origin = origin(figment.find_metadata("workers"));
-        return Err(vec![format!("{origin}: workers: must be at least 1")]);
+    // Rocket (tokio, for max_blocking) panics on these when it builds its runtime.
+    let at_least_one = [
+        ("workers", config.workers),
+        ("max_blocking", config.max_blocking),
+    ];
+    let problems: Vec<String> = at_least_one
+        .into_iter()
+        .filter(|(_, value)| *value == 0)
+        .map(|(key, _)| {
+            let origin = origin(figment.find_metadata(key));
+            format!("{origin}: {key}: must be at least 1")
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
     }
-    Ok(config)
 }
 
 fn describe(error: &Error) -> String {
-    let key = match (&error.profile, error.path.is_empty()) {
-        (_, true) => String::new(),
-        (Some(profile), false) => format!("{profile}.{}: ", error.path.join(".")),
-        (None, false) => format!("{}: ", error.path.join(".")),
-    };
     let origin = origin(error.metadata.as_ref());
+    let path = error.path.join(".");
+    let key = match (&error.profile, path.as_str()) {
+        (_, "") => String::new(),
+        _ if origin == COMMAND_LINE => format!("{}: ", CommandLine::flag(&path)),
+        (Some(profile), _) => format!("{profile}.{path}: "),
+        (None, _) => format!("{path}: "),
+    };
     format!("{origin}: {key}{}", one_line(&error.kind.to_string()))
 }
 

@@ -40,6 +40,15 @@ fn check_with_rocket_toml(yaml: &str, rocket_toml: Option<&str>) -> (i32, String
     )
 }
 
+/// `config check` of `yaml` fails (exit 2) with a line containing each of `expected`.
+fn assert_reported(yaml: &str, expected: &[&str]) {
+    let (code, stderr) = check(yaml);
+    assert_eq!(code, 2, "{stderr}");
+    for expected in expected {
+        assert!(stderr.contains(expected), "{expected} not in {stderr}");
+    }
+}
+
 #[test]
 fn shipped_config_is_valid() {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.yaml");
@@ -165,15 +174,17 @@ fn schema_covers_core_and_modules() {
 
 #[test]
 fn a_section_written_as_a_list_is_a_wrong_type() {
-    let (code, stderr) = check("database: []\nlogging:\n  targets: []\n");
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("database: invalid type: sequence, expected struct DatabaseConfig"),
-        "{stderr}"
+    let channel = "modules:\n  notificator:\n    channels:\n      slack: [webhook, 'https://hooks.example/x']\n";
+    assert_reported(
+        channel,
+        &["modules.notificator.channels.slack: invalid type: sequence, expected a map"],
     );
-    assert!(
-        stderr.contains("logging.targets: invalid type: sequence, expected a map"),
-        "{stderr}"
+    assert_reported(
+        "database: []\nlogging:\n  targets: []\n",
+        &[
+            "database: invalid type: sequence, expected struct DatabaseConfig",
+            "logging.targets: invalid type: sequence, expected a map",
+        ],
     );
 }
 
@@ -355,14 +366,47 @@ fn rocket_toml_that_rocket_would_panic_on_is_a_config_error() {
         stderr.contains("Rocket.toml: TOML parse error at line 1") && stderr.lines().count() == 1,
         "{stderr}"
     );
-    let (code, stderr) = check_with_rocket_toml("", Some("[default]\nworkers = 0\n"));
+    let (code, stderr) =
+        check_with_rocket_toml("", Some("[default]\nworkers = 0\nmax_blocking = 0\n"));
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("Rocket.toml: workers: must be at least 1"),
-        "{stderr}"
-    );
+    for key in ["workers", "max_blocking"] {
+        assert!(
+            stderr.contains(&format!("Rocket.toml: {key}: must be at least 1")),
+            "{stderr}"
+        );
+    }
     assert_eq!(
         check_with_rocket_toml("", Some("[default]\nport = 8080\n")).0,
         0
     );
+}
+
+#[test]
+fn a_bad_host_option_is_blamed_on_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "").unwrap();
+    let config = config.to_str().unwrap();
+    let out = calendula(&["--config", config, "--host", "localhost", "config", "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "command line: --host: invalid IP address syntax"
+    );
+    let out = calendula(&["--config", config, "--host", "127.0.0.1", "config", "check"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn limits_are_checked() {
+    assert_reported(
+        "limits:\n  max_occurrences: 0\n  body_timeout: 2h\n",
+        &[
+            "limits.max_occurrences: expected an integer >= 1",
+            "limits.body_timeout: expected a duration between 100ms and 1h",
+        ],
+    );
+    assert_eq!(check("limits:\n  body_timeout: 100ms\n").0, 0);
+    assert_eq!(check("limits:\n  body_timeout: 50ms\n").0, 2);
 }

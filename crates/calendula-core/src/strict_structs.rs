@@ -6,17 +6,84 @@
 //! and config sections are read through this wrapper: wherever a struct is expected, an
 //! array is "invalid type: sequence, expected struct X", blamed on its path as any other
 //! wrong type. Everything else passes straight through to the wrapped deserializer; the
-//! wrapper follows every nested value (fields, list items, map values, enum contents).
+//! wrapper follows every nested value (fields, list items, map values, externally tagged
+//! enum contents).
+//!
+//! It cannot follow values serde buffers before it knows their type: the contents of
+//! internally tagged and untagged enums, and flattened fields. Such a type is read as
+//! [`ObjectOnly`] where it must be an object.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
 
+use schemars::gen::SchemaGenerator;
+use schemars::schema::Schema;
+use schemars::JsonSchema;
+use serde::de::value::MapAccessDeserializer;
 use serde::de::{
     DeserializeSeed, Deserializer, EnumAccess, Error, MapAccess, SeqAccess, Unexpected,
     VariantAccess, Visitor,
 };
+use serde::Deserialize;
 
 /// Wraps a deserializer (or a seed) so that structs are read only from maps.
 pub struct StrictStructs<T>(pub T);
+
+/// A `T` that must be written as an object, for the types [`StrictStructs`] cannot follow
+/// (an internally tagged enum reads `[tag, fields...]` too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectOnly<T>(pub T);
+
+impl<T> Deref for ObjectOnly<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(ObjectOnly)
+    }
+}
+
+/// Hands a map on to `T` as it is, so the map's entries keep their paths.
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for ObjectOnly<T> {
+    fn schema_name() -> String {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn is_referenceable() -> bool {
+        T::is_referenceable()
+    }
+
+    fn json_schema(gen: &mut SchemaGenerator) -> Schema {
+        T::json_schema(gen)
+    }
+}
 
 /// A visitor that refuses sequences when it stands for a struct.
 struct StrictVisitor<V> {
@@ -29,6 +96,13 @@ impl<V> StrictVisitor<V> {
         Self {
             visitor,
             is_struct: false,
+        }
+    }
+
+    fn for_struct(visitor: V) -> Self {
+        Self {
+            visitor,
+            is_struct: true,
         }
     }
 }
@@ -85,11 +159,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for StrictStructs<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        let visitor = StrictVisitor {
-            visitor,
-            is_struct: true,
-        };
-        self.0.deserialize_struct(name, fields, visitor)
+        self.0
+            .deserialize_struct(name, fields, StrictVisitor::for_struct(visitor))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -248,11 +319,8 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for StrictStructs<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        let visitor = StrictVisitor {
-            visitor,
-            is_struct: true,
-        };
-        self.0.struct_variant(fields, visitor)
+        self.0
+            .struct_variant(fields, StrictVisitor::for_struct(visitor))
     }
 }
 
@@ -319,6 +387,29 @@ mod tests {
             read::<Person>(&named).unwrap().kind,
             Kind::Named { inner: 3 }
         );
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(tag = "kind", rename_all = "lowercase")]
+    enum Tagged {
+        Pair { left: u8, right: u8 },
+    }
+
+    #[test]
+    fn an_object_only_value_refuses_what_serde_buffers() {
+        type Senders = BTreeMap<String, ObjectOnly<Tagged>>;
+        let read_map = |json: &str| read::<Senders>(json);
+        let pair = read_map(r#"{"a": {"kind": "pair", "left": 1, "right": 2}}"#).unwrap();
+        assert_eq!(*pair["a"], Tagged::Pair { left: 1, right: 2 });
+        // Without ObjectOnly, serde takes the array as [tag, fields...].
+        assert!(read::<Tagged>(r#"["pair", 1, 2]"#).is_ok());
+        let error = read_map(r#"{"a": ["pair", 1, 2]}"#).unwrap_err();
+        assert!(
+            error.starts_with("a: invalid type: sequence, expected a map"),
+            "{error}"
+        );
+        let error = read_map(r#"{"a": {"kind": "pair", "left": 1}}"#).unwrap_err();
+        assert!(error.starts_with("a: missing field `right`"), "{error}");
     }
 
     #[test]

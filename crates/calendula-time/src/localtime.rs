@@ -7,7 +7,10 @@ use chrono::{
 use chrono_tz::Tz;
 
 /// The last year chrono-tz tabulates transitions for. After it, chrono-tz keeps the last
-/// offset forever: Berlin would stay on winter time all year from 2100 on.
+/// offset forever: Berlin would stay on winter time all year from 2100 on. (A test below
+/// fails when a chrono-tz upgrade moves this.) Zones whose rules follow a lunar calendar
+/// (Casablanca, El Aaiun: tabulated only to 2087) cannot be projected this way; after 2099
+/// they get the offsets of the proxy year's dates.
 const LAST_TABULATED_YEAR: i32 = 2099;
 
 /// The first year of the 28 years before the end of the table. Those 28 years have no
@@ -63,19 +66,17 @@ fn untabulated_shift(date: NaiveDate) -> Option<Duration> {
     if year <= LAST_TABULATED_YEAR {
         return None;
     }
+    let january_first = january_first(year);
+    let calendar = (january_first.weekday(), january_first.leap_year());
     let proxy = (FIRST_PROXY_YEAR..=LAST_TABULATED_YEAR)
-        .find(|&candidate| same_calendar(candidate, year))
+        .map(self::january_first)
+        .find(|candidate| (candidate.weekday(), candidate.leap_year()) == calendar)
         .expect("28 years without a skipped leap day hold every calendar");
-    Some(january_first(year) - january_first(proxy))
-}
-
-fn same_calendar(a: i32, b: i32) -> bool {
-    january_first(a).weekday() == january_first(b).weekday()
-        && january_first(a + 1) - january_first(a) == january_first(b + 1) - january_first(b)
+    Some(january_first - proxy)
 }
 
 fn january_first(year: i32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(year, 1, 1).expect("years stay within chrono's range")
+    NaiveDate::from_ymd_opt(year, 1, 1).expect("a date's own year has a January 1st")
 }
 
 #[cfg(test)]
@@ -150,6 +151,27 @@ mod tests {
         // A leap day in a late leap year exists and round-trips.
         let leap_day = naive(2104, 2, 29, 9, 0);
         assert_eq!(to_local(ny, to_instant(ny, leap_day)), leap_day);
+    }
+
+    /// If this fails, chrono-tz's table no longer ends with LAST_TABULATED_YEAR: move it.
+    #[test]
+    fn chrono_tz_keeps_summer_time_until_the_last_tabulated_year_only() {
+        let offset = |year: i32| {
+            let noon = naive(year, 7, 1, 12, 0);
+            Europe::Berlin
+                .offset_from_utc_datetime(&noon)
+                .fix()
+                .local_minus_utc()
+        };
+        assert_eq!(offset(LAST_TABULATED_YEAR), 2 * 3600);
+        assert_eq!(offset(LAST_TABULATED_YEAR + 1), 3600);
+    }
+
+    #[test]
+    fn the_last_instant_chrono_can_hold_has_a_wall_time() {
+        let last = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(to_local(Tz::UTC, last), last.naive_utc());
+        assert!(to_local(Europe::Berlin, last - Duration::days(1)) > naive(262_000, 1, 1, 0, 0));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
-use crate::config::{describe, PoolConfig};
+use crate::config::{with_causes, PoolConfig};
 use crate::host::{Host, Role};
 use crate::pool::Shared;
 
@@ -90,7 +90,7 @@ async fn check(
             .pg_config(&host.addr)
             .connect(NoTls)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| with_causes(&e))?;
         let driver = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -101,7 +101,7 @@ async fn check(
     let messages = client
         .simple_query(CHECK_SQL)
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| with_causes(&e))?;
     let latency = started.elapsed();
     let row = messages
         .iter()

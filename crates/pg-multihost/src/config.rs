@@ -140,13 +140,13 @@ impl ConnectOptions {
         self.pg_config(addr)
             .connect(NoTls)
             .await
-            .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {}", describe(&e))))
+            .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {}", with_causes(&e))))
     }
 }
 
 /// A PostgreSQL error with its causes: tokio-postgres writes "error connecting to server"
 /// alone and keeps "Connection refused" or "password authentication failed" in the source.
-pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
+pub(crate) fn with_causes(error: &tokio_postgres::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -281,6 +281,23 @@ mod tests {
         options.password = Some("hunter2".into());
         let text = format!("{options:?}");
         assert!(!text.contains("hunter2") && text.contains("***"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_connect_error_names_its_cause_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let options = ConnectOptions::new("u", "d");
+        let error = options
+            .pg_config(&HostAddr::new("127.0.0.1", port))
+            .connect(NoTls)
+            .await
+            .err()
+            .expect("nothing listens there");
+        let text = with_causes(&error);
+        assert!(text.starts_with("error connecting to server: "), "{text}");
+        assert_eq!(text.matches("Connection refused").count(), 1, "{text}");
     }
 
     #[test]

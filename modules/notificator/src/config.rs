@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use calendula_core::config_types::{HumanDuration, Secret, EXPECTED_PORT};
 use calendula_core::models::Channel;
+use calendula_core::strict_structs::ObjectOnly;
 use calendula_core::ConfigProblem;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -31,7 +32,7 @@ pub struct NotificatorConfig {
     #[schemars(range(min = 1, max = 100_000))]
     pub max_in_flight: u32,
     /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
-    pub channels: BTreeMap<Channel, ChannelConfig>,
+    pub channels: BTreeMap<Channel, ObjectOnly<ChannelConfig>>,
 }
 
 impl Default for NotificatorConfig {
@@ -163,7 +164,7 @@ impl NotificatorConfig {
             "max_in_flight",
             "expected an integer between 1 and 100000",
         );
-        for (channel, sender) in &self.channels {
+        for (channel, ObjectOnly(sender)) in &self.channels {
             let key = channel.as_str();
             match sender {
                 ChannelConfig::Webhook { url } => check(
