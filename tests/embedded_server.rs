@@ -170,3 +170,47 @@ fn a_second_server_with_the_same_embedded_directory_shares_the_first_ones_databa
     assert!(owner.terminate().success());
     assert!(!pid_file.exists(), "the owner stopped it");
 }
+
+/// SIGTERM while a request is still being received: it is answered, and only then are the
+/// modules stopped (SPEC §1: stop accepting, finish in-flight requests, stop modules).
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_before_the_modules_stop() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calendula.log");
+    let mut config: serde_yaml::Value = serde_yaml::from_str(&config_in(dir.path())).unwrap();
+    config["logging"]["file"] = log.to_string_lossy().into_owned().into();
+    let server = Binary::start(dir.path(), &serde_yaml::to_string(&config).unwrap());
+
+    let body = br#"{"login": "late", "name": {"first": "L", "last": "T"}}"#;
+    let mut stream =
+        std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    let head = format!(
+        "POST /users/ HTTP/1.1\r\nHost: calendula\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // More than the 14 bytes Rocket peeks at before it takes the request in.
+    stream.write_all(&body[..30]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    server.send_sigterm();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stream.write_all(&body[30..]).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(server.wait_exit().success(), "clean exit on SIGTERM");
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let position = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in the log:\n{text}"))
+    };
+    let answered = position("POST /users 201");
+    for module in ["auth", "notificator"] {
+        assert!(
+            answered < position(&format!("module {module} stopped")),
+            "{module} stopped before the request was answered:\n{text}"
+        );
+    }
+}

@@ -66,12 +66,22 @@ impl Binary {
         self.child.wait().expect("reap");
     }
 
-    /// SIGTERM, then wait for the exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, without waiting for the exit.
+    pub fn send_sigterm(&self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
+    }
+
+    /// SIGTERM, then wait for the exit.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.wait_exit()
+    }
+
+    /// Waits (at most 30 s) for the process to exit.
+    pub fn wait_exit(mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

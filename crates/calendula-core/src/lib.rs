@@ -7,6 +7,7 @@ pub mod body;
 pub mod config_section;
 pub mod config_types;
 pub mod error;
+pub mod in_flight;
 pub mod metrics;
 pub mod models;
 pub mod module;

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::{Build, Orbit, Rocket, Route};
@@ -14,6 +15,8 @@ use schemars::gen::SchemaGenerator;
 use schemars::schema::Schema;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+
+use crate::in_flight::InFlightRequests;
 
 /// One configuration problem: where (a dotted key path) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +198,10 @@ impl<M: Module> Fairing for ModuleFairing<M> {
 
     async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
         if let Some(module) = rocket.state::<M>() {
+            if let Some(in_flight) = rocket.state::<InFlightRequests>() {
+                let grace = Duration::from_secs(rocket.config().shutdown.grace.into());
+                in_flight.drained(grace).await;
+            }
             module.stop().await;
             log::info!(target: "calendula::modules", "module {} stopped", M::KEY);
         }
