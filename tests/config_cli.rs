@@ -399,6 +399,18 @@ fn a_bad_host_option_is_blamed_on_the_option() {
 }
 
 #[test]
+fn max_lateness_leaves_room_for_polling() {
+    assert_reported(
+        "modules:\n  notificator:\n    poll_interval: 5s\n    max_lateness: 9s\n",
+        &["modules.notificator.max_lateness: expected at least twice poll_interval"],
+    );
+    assert_eq!(
+        check("modules:\n  notificator:\n    poll_interval: 5s\n    max_lateness: 10s\n").0,
+        0
+    );
+}
+
+#[test]
 fn limits_are_checked() {
     assert_reported(
         "limits:\n  max_occurrences: 0\n  body_timeout: 2h\n",

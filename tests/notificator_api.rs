@@ -612,6 +612,44 @@ fn a_retry_due_before_the_next_poll_does_not_wait_for_it() {
     assert!(gaps[1] < Duration::from_millis(1700), "{gaps:?}");
 }
 
+/// Retries that would go out past `max_lateness` are `missed`, and the row keeps the error
+/// that made them retry.
+#[test]
+fn a_retry_later_than_max_lateness_is_missed_keeping_the_last_error() {
+    let _serial = serial();
+    let hooks = HttpReceiver::start(|_, _| (500, Duration::ZERO));
+    let yaml = format!(
+        "modules:\n  notificator:\n    poll_interval: 200ms\n    max_lateness: 1s\n    \
+         max_attempts: 5\n    retry_backoff: 1500ms\n    channels:\n      \
+         slack: {{sender: webhook, url: \"{}\"}}\n",
+        hooks.url("/down")
+    );
+    let server = TestServer::with_yaml(&yaml);
+    server.user("ann", contacts("ann"));
+    server.event(slack_reminder_at(whole_second_from_now(2)));
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            count(
+                &server,
+                "SELECT count(*) FROM notification_deliveries WHERE status = 'missed'",
+            ) == 1
+        }),
+        "{:?}",
+        deliveries(&server)
+    );
+    assert_eq!(
+        hooks.count(),
+        1,
+        "the retry due after max_lateness was not sent"
+    );
+    let rows = deliveries(&server);
+    assert!(
+        rows[0].starts_with("ann slack missed 1 overdue by 1.")
+            && rows[0].contains("more than max_lateness (1s); last error: HTTP 500"),
+        "{rows:?}"
+    );
+}
+
 #[test]
 fn a_recurring_reminder_is_rescheduled_at_the_same_wall_time_across_dst() {
     let _serial = serial();

@@ -280,8 +280,8 @@ pub(crate) fn waited(now: DateTime<Utc>, since: DateTime<Utc>) -> Duration {
 
 fn missed_reason(overdue: Duration, max_lateness: Duration) -> String {
     format!(
-        "overdue by {}s, more than max_lateness ({})",
-        overdue.as_secs(),
+        "overdue by {:.1}s, more than max_lateness ({})",
+        overdue.as_secs_f64(),
         HumanDuration(max_lateness)
     )
 }
@@ -431,8 +431,9 @@ pub async fn claim_pending(
          UPDATE notification_deliveries d SET \
              status = CASE WHEN x.overdue THEN 'missed' ELSE 'pending' END, \
              last_error = CASE WHEN x.overdue \
-                 THEN 'overdue by ' || floor(extract(epoch FROM now() - d.fire_at))::bigint \
+                 THEN 'overdue by ' || round(extract(epoch FROM now() - d.fire_at), 1) \
                       || 's, more than max_lateness (' || $5 || ')' \
+                      || coalesce('; last error: ' || d.last_error, '') \
                  ELSE d.last_error END, \
              attempts = d.attempts + CASE WHEN x.overdue THEN 0 ELSE 1 END, \
              next_attempt_at = now() + $2 * interval '1 millisecond', \
