@@ -1,5 +1,7 @@
 //! Wall-clock time in an IANA zone turned into instants, with Calendula's DST rules.
 
+use std::sync::OnceLock;
+
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset,
     TimeZone, Utc,
@@ -67,12 +69,31 @@ fn untabulated_shift(date: NaiveDate) -> Option<Duration> {
         return None;
     }
     let january_first = january_first(year);
-    let calendar = (january_first.weekday(), january_first.leap_year());
-    let proxy = (FIRST_PROXY_YEAR..=LAST_TABULATED_YEAR)
-        .map(self::january_first)
-        .find(|candidate| (candidate.weekday(), candidate.leap_year()) == calendar)
-        .expect("28 years without a skipped leap day hold every calendar");
-    Some(january_first - proxy)
+    Some(january_first - proxy_january_first(january_first))
+}
+
+/// January 1st of the tabulated year whose calendar starts as `january_first`'s does.
+fn proxy_january_first(january_first: NaiveDate) -> NaiveDate {
+    /// By weekday of January 1st (from Monday) and leap or not: computed once, as
+    /// expanding a series after 2099 asks for every occurrence.
+    static PROXIES: OnceLock<[[NaiveDate; 2]; 7]> = OnceLock::new();
+    let proxies = PROXIES.get_or_init(|| {
+        let mut proxies = [[NaiveDate::MIN; 2]; 7];
+        for candidate in (FIRST_PROXY_YEAR..=LAST_TABULATED_YEAR).map(self::january_first) {
+            let (weekday, leap) = calendar_key(candidate);
+            proxies[weekday][leap] = candidate;
+        }
+        proxies
+    });
+    let (weekday, leap) = calendar_key(january_first);
+    proxies[weekday][leap]
+}
+
+fn calendar_key(january_first: NaiveDate) -> (usize, usize) {
+    (
+        january_first.weekday().num_days_from_monday() as usize,
+        usize::from(january_first.leap_year()),
+    )
 }
 
 fn january_first(year: i32) -> NaiveDate {
@@ -172,6 +193,22 @@ mod tests {
         let last = DateTime::<Utc>::MAX_UTC;
         assert_eq!(to_local(Tz::UTC, last), last.naive_utc());
         assert!(to_local(Europe::Berlin, last - Duration::days(1)) > naive(262_000, 1, 1, 0, 0));
+    }
+
+    #[test]
+    fn every_late_year_has_a_tabulated_year_with_its_calendar() {
+        for year in (LAST_TABULATED_YEAR + 1)..(LAST_TABULATED_YEAR + 801) {
+            let proxy = proxy_january_first(january_first(year));
+            assert!(
+                (FIRST_PROXY_YEAR..=LAST_TABULATED_YEAR).contains(&proxy.year()),
+                "{year}: {proxy}"
+            );
+            assert_eq!(
+                calendar_key(proxy),
+                calendar_key(january_first(year)),
+                "{year}"
+            );
+        }
     }
 
     #[test]
