@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use calendula_core::body::BodyTimeout;
-use calendula_core::config_section::deserialize_section;
+use calendula_core::config_section::read_section;
 use calendula_core::config_types::{HumanDuration, Secret};
 use calendula_core::{ConfigProblem, LoadedModule, ModuleDescriptor};
 use calendula_db::DatabaseConfig;
@@ -124,18 +124,24 @@ impl Config {
                 ));
             }
         }
-        let database = typed::<DatabaseConfig>("database", section("database"), &mut problems);
-        if let Some(db) = &database {
-            problems.extend(db.validate().into_iter().map(|p| p.under("database")));
-        }
-        let logging = typed::<LoggingConfig>("logging", section("logging"), &mut problems);
-        if let Some(logging) = &logging {
-            problems.extend(logging.validate().into_iter().map(|p| p.under("logging")));
-        }
-        let limits = typed::<LimitsConfig>("limits", section("limits"), &mut problems);
-        if let Some(limits) = &limits {
-            problems.extend(limits.validate().into_iter().map(|p| p.under("limits")));
-        }
+        let database = typed(
+            "database",
+            section("database"),
+            DatabaseConfig::validate,
+            &mut problems,
+        );
+        let logging = typed(
+            "logging",
+            section("logging"),
+            LoggingConfig::validate,
+            &mut problems,
+        );
+        let limits = typed(
+            "limits",
+            section("limits"),
+            LimitsConfig::validate,
+            &mut problems,
+        );
         let modules = load_modules(section("modules"), &mut problems);
         match (database, logging, limits) {
             (Some(database), Some(logging), Some(limits)) if problems.is_empty() => {
@@ -164,10 +170,12 @@ impl Config {
     }
 }
 
-/// Deserializes one section (null = all defaults), recording every problem in it.
+/// Deserializes and validates one section (null = all defaults), recording every problem
+/// in it.
 fn typed<T: DeserializeOwned>(
     key: &str,
     value: Value,
+    validate: impl FnOnce(&T) -> Vec<ConfigProblem>,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<T> {
     let value = if value.is_null() {
@@ -184,7 +192,7 @@ fn typed<T: DeserializeOwned>(
             }
         }
     };
-    deserialize_section(value)
+    read_section(value, validate)
         .map_err(|found| problems.extend(found.into_iter().map(|p| p.under(key))))
         .ok()
 }

@@ -399,6 +399,19 @@ fn a_bad_host_option_is_blamed_on_the_option() {
 }
 
 #[test]
+fn a_bad_value_beside_an_unknown_key_is_reported_in_the_same_run() {
+    assert_reported(
+        "database:\n  hostz: []\n  port: 0\nmodules:\n  notificator:\n    colour: red\n    batch_size: 0\n",
+        &[
+            "database.hostz: unknown field",
+            "database.port: expected a port",
+            "modules.notificator.colour: unknown field",
+            "modules.notificator.batch_size: expected an integer between 1 and 100000",
+        ],
+    );
+}
+
+#[test]
 fn max_lateness_leaves_room_for_polling() {
     assert_reported(
         "modules:\n  notificator:\n    poll_interval: 5s\n    max_lateness: 9s\n",

@@ -12,18 +12,50 @@ use crate::strict_structs::StrictStructs;
 /// Past this many, the rest of a section's problems wait for the next run.
 const MAX_PROBLEMS: usize = 20;
 
-/// Deserializes `section`. On failure, the key at fault is taken out and the section read
-/// again, so each wrong or unknown key gets its own problem. A missing field that only
-/// went missing because its wrong value was taken out is not reported twice.
-pub fn deserialize_section<T: DeserializeOwned>(
-    mut section: Value,
+/// Deserializes `section` and checks it with `validate` (the rules beyond types). On a
+/// deserialization failure the key at fault is taken out and the section read again, so
+/// each wrong or unknown key gets its own problem; a missing field that only went missing
+/// because its wrong value was taken out is not reported twice. What could be read then is
+/// validated too, so a bad value beside an unknown key is reported in the same run (not
+/// the keys taken out: defaults stand in for them).
+pub fn read_section<T: DeserializeOwned>(
+    section: Value,
+    validate: impl FnOnce(&T) -> Vec<ConfigProblem>,
 ) -> Result<T, Vec<ConfigProblem>> {
+    let (value, mut problems) = deserialize_section::<T>(section);
+    let Some(value) = value else {
+        return Err(problems);
+    };
+    let reported: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
+    let is_reported = |path: &str| {
+        reported.iter().any(|r| {
+            r == "."
+                || path == r
+                || path
+                    .strip_prefix(r.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    };
+    problems.extend(
+        validate(&value)
+            .into_iter()
+            .filter(|p| !is_reported(&p.path)),
+    );
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The section with its wrong and unknown keys taken out, if it could be read then, and a
+/// problem for each such key.
+fn deserialize_section<T: DeserializeOwned>(mut section: Value) -> (Option<T>, Vec<ConfigProblem>) {
     let mut problems = Vec::new();
     let mut taken_out: Vec<(String, String)> = Vec::new();
     while problems.len() < MAX_PROBLEMS {
         let error = match serde_path_to_error::deserialize::<_, T>(StrictStructs(section.clone())) {
-            Ok(value) if problems.is_empty() => return Ok(value),
-            Ok(_) => break,
+            Ok(value) => return (Some(value), problems),
             Err(error) => error,
         };
         let path = error.path().clone();
@@ -44,7 +76,7 @@ pub fn deserialize_section<T: DeserializeOwned>(
             None => break,
         }
     }
-    Err(problems)
+    (None, problems)
 }
 
 /// Removes the mapping entry `path` names; returns (parent path, key). Sequence elements
@@ -95,8 +127,20 @@ mod tests {
         level: u8,
     }
 
+    /// `size` at most 10; `inner.level` at most 5.
+    fn validate(section: &Section) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if section.size > 10 {
+            problems.push(ConfigProblem::new("size", "expected at most 10"));
+        }
+        if section.inner.level > 5 {
+            problems.push(ConfigProblem::new("inner.level", "expected at most 5"));
+        }
+        problems
+    }
+
     fn problems(section: Value) -> Vec<String> {
-        deserialize_section::<Section>(section)
+        read_section::<Section>(section, validate)
             .unwrap_err()
             .iter()
             .map(|p| p.to_string())
@@ -125,7 +169,33 @@ mod tests {
 
     #[test]
     fn a_good_section_deserializes() {
-        let section: Section = deserialize_section(json!({"size": 3})).unwrap();
+        let section: Section = read_section(json!({"size": 3}), validate).unwrap();
         assert_eq!(section.size, 3);
+    }
+
+    #[test]
+    fn range_problems_are_reported_beside_unknown_keys_but_not_for_keys_taken_out() {
+        let found = problems(json!({"size": 11, "colour": 1, "inner": {"level": 6}}));
+        assert_eq!(
+            found,
+            [
+                "colour: unknown field `colour`, expected `size` or `inner`",
+                "size: expected at most 10",
+                "inner.level: expected at most 5"
+            ]
+        );
+        // A wrong value taken out has its default stand in: its type is all there is to say.
+        let mut found = problems(json!({"size": 11, "inner": {"level": "x", "hue": 1}}));
+        found.sort();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with("inner.hue: unknown field"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("inner.level: invalid type"),
+            "{found:?}"
+        );
+        assert_eq!(found[2], "size: expected at most 10");
     }
 }

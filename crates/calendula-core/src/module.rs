@@ -138,11 +138,7 @@ fn config_schema<M: Module>(gen: &mut SchemaGenerator) -> Schema {
 }
 
 fn load<M: Module>(section: serde_json::Value) -> ModuleLoad {
-    let config: M::Config = crate::config_section::deserialize_section(section)?;
-    let problems = M::validate(&config);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    let config: M::Config = crate::config_section::read_section(section, M::validate)?;
     let enabled = M::is_enabled(&config);
     Ok(Box::new(Loaded::<M> { config, enabled }))
 }
