@@ -24,6 +24,7 @@ pub fn merge(parts: Vec<(&'static str, OpenApi)>) -> Result<OpenApi, String> {
             _ => (path, item),
         })
         .collect();
+    calendula_db::current_user::document_session_header(&mut spec);
     spec.info.title = "Calendula".into();
     spec.info.version = env!("CARGO_PKG_VERSION").into();
     spec.info.description =

@@ -419,10 +419,19 @@ fn auth_routes_are_in_the_openapi_document_with_the_session_scheme() {
     let scheme = &spec["components"]["securitySchemes"]["session"];
     assert_eq!(scheme["type"], "http", "{scheme}");
     assert_eq!(scheme["scheme"], "bearer", "{scheme}");
-    assert_eq!(
-        paths["/event"]["post"]["security"],
-        json!([{"session": []}])
-    );
+    // Either scheme: the bearer token or the X-Session-Id header.
+    let header = &spec["components"]["securitySchemes"]["session_header"];
+    assert_eq!(header["type"], "apiKey", "{header}");
+    assert_eq!(header["in"], "header", "{header}");
+    assert_eq!(header["name"], "X-Session-Id", "{header}");
+    for (path, method) in [("/event", "post"), ("/auth/me", "get"), ("/auth", "delete")] {
+        assert_eq!(
+            paths[path][method]["security"],
+            json!([{"session": []}, {"session_header": []}]),
+            "{method} {path}"
+        );
+    }
+    assert!(paths["/users"]["post"].get("security").is_none());
     assert!(spec["components"]["schemas"]["Credentials"].is_object());
 }
 

@@ -9,7 +9,7 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
 use rocket::{Request, Route};
 use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::{MediaType, OpenApi, RefOr, Response, Responses};
+use rocket_okapi::okapi::openapi3::{MediaType, OpenApi, Operation, RefOr, Response, Responses};
 use rocket_okapi::response::OpenApiResponderInner;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -237,37 +237,43 @@ pub fn with_documented_errors(
     (routes, spec)
 }
 
+/// Every operation of `spec` (the methods Calendula serves).
+pub fn operations_mut(spec: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    spec.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 /// Keeps, for each operation named by its id in `answers`, only the error statuses listed
 /// there (and 500, which any can answer). Returns the problems: an operation documenting
 /// `ApiError` that `answers` leaves out, or an id `answers` names that is not in `spec`.
 pub fn narrow_documented_errors(spec: &mut OpenApi, answers: &[(&str, &[u16])]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut found = Vec::new();
-    for item in spec.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let id = operation.operation_id.clone().unwrap_or_default();
-            let responses = &mut operation.responses.responses;
-            if !responses.contains_key("500") {
-                continue;
-            }
-            let Some((_, codes)) = answers.iter().find(|(listed, _)| *listed == id) else {
-                problems.push(format!("operation {id:?} does not list its errors"));
-                continue;
-            };
-            found.push(id);
-            responses.retain(|code, _| {
-                let code: u16 = code.parse().unwrap_or_default();
-                let is_error = DOCUMENTED_ERRORS.iter().any(|(c, _)| *c == code);
-                !is_error || code == 500 || codes.contains(&code)
-            });
+    for operation in operations_mut(spec) {
+        let id = operation.operation_id.clone().unwrap_or_default();
+        let responses = &mut operation.responses.responses;
+        if !responses.contains_key("500") {
+            continue;
         }
+        let Some((_, codes)) = answers.iter().find(|(listed, _)| *listed == id) else {
+            problems.push(format!("operation {id:?} does not list its errors"));
+            continue;
+        };
+        found.push(id);
+        responses.retain(|code, _| {
+            let code: u16 = code.parse().unwrap_or_default();
+            let is_error = DOCUMENTED_ERRORS.iter().any(|(c, _)| *c == code);
+            !is_error || code == 500 || codes.contains(&code)
+        });
     }
     for (id, _) in answers {
         if !found.iter().any(|f| f == id) {

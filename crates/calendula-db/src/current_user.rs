@@ -20,14 +20,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use calendula_core::error::remember_failure;
+use calendula_core::error::{operations_mut, remember_failure};
 use calendula_core::{ApiError, ApiResult, AuthPolicy};
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::request::{FromRequest, Outcome};
 use rocket::tokio::sync::Semaphore;
 use rocket::{Request, Response};
 use rocket_okapi::gen::OpenApiGenerator;
-use rocket_okapi::okapi::openapi3::{SecurityRequirement, SecurityScheme, SecuritySchemeData};
+use rocket_okapi::okapi::openapi3::{
+    OpenApi, RefOr, SecurityRequirement, SecurityScheme, SecuritySchemeData,
+};
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 
 use crate::events::EventDetails;
@@ -37,6 +39,8 @@ use crate::users::{self, UserRow};
 
 /// The header carrying a session id besides `Authorization: Bearer`.
 pub const SESSION_HEADER: &str = "X-Session-Id";
+/// The OpenAPI security scheme of [`SESSION_HEADER`].
+const SESSION_HEADER_SCHEME: &str = "session_header";
 
 /// The name of the security scheme in the OpenAPI document.
 pub const SECURITY_SCHEME: &str = "session";
@@ -335,6 +339,41 @@ fn security() -> RequestHeaderInput {
     let mut requirement = SecurityRequirement::new();
     requirement.insert(SECURITY_SCHEME.to_owned(), Vec::new());
     RequestHeaderInput::Security(SECURITY_SCHEME.to_owned(), scheme, requirement)
+}
+
+/// The `X-Session-Id` header, documented as a second scheme that any operation taking a
+/// session also accepts (a guard can name one scheme; OpenAPI lists alternatives per
+/// operation). Called on the merged document.
+pub fn document_session_header(spec: &mut OpenApi) {
+    let header = SecurityScheme {
+        description: Some(format!(
+            "The session id of `POST /auth/` in the `{SESSION_HEADER}` header, instead of \
+             `Authorization: Bearer`."
+        )),
+        data: SecuritySchemeData::ApiKey {
+            name: SESSION_HEADER.to_owned(),
+            location: "header".to_owned(),
+        },
+        extensions: Default::default(),
+    };
+    let mut alternative = SecurityRequirement::new();
+    alternative.insert(SESSION_HEADER_SCHEME.to_owned(), Vec::new());
+    let mut documented = false;
+    for operation in operations_mut(spec) {
+        let Some(security) = operation.security.as_mut() else {
+            continue;
+        };
+        if security.iter().any(|r| r.contains_key(SECURITY_SCHEME)) {
+            security.push(alternative.clone());
+            documented = true;
+        }
+    }
+    if documented {
+        let components = spec.components.get_or_insert_with(Default::default);
+        components
+            .security_schemes
+            .insert(SESSION_HEADER_SCHEME.to_owned(), RefOr::Object(header));
+    }
 }
 
 macro_rules! documented_as_session {
