@@ -4,6 +4,8 @@ use chrono::{NaiveTime, Timelike, Weekday};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::strict_structs::ObjectOnly;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EDay {
@@ -71,6 +73,22 @@ impl Time {
         NaiveTime::from_hms_opt(self.hour, self.minute, 0).unwrap_or(NaiveTime::MIN)
     }
 
+    /// `HH:MM` (or `H:MM`): digits only, two for the minutes.
+    fn parse(text: &str) -> Result<Self, String> {
+        let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
+            (lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let parts = text
+            .split_once(':')
+            .and_then(|(h, m)| Some((digits(h, 1..=2)?, digits(m, 2..=2)?)));
+        match parts {
+            Some((hour, minute)) => Time::checked(hour, minute),
+            None => Err(format!("invalid time {text:?}, expected \"HH:MM\"")),
+        }
+    }
+
     fn checked(hour: u32, minute: u32) -> Result<Self, String> {
         if hour < 24 && minute < 60 {
             Ok(Self { hour, minute })
@@ -94,20 +112,24 @@ impl From<NaiveTime> for Time {
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
+        struct Parts {
+            hour: u32,
+            minute: u32,
+        }
+        // Untagged: serde buffers the value, so the object form is `ObjectOnly` (an array
+        // `[9, 30]` would otherwise pass as the struct's array form).
+        #[derive(Deserialize)]
         #[serde(
             untagged,
             expecting = "a time: {\"hour\": 0..23, \"minute\": 0..59} or \"HH:MM\""
         )]
         enum Raw {
-            Object { hour: u32, minute: u32 },
+            Object(ObjectOnly<Parts>),
             Text(String),
         }
         let parsed = match Raw::deserialize(deserializer)? {
-            Raw::Object { hour, minute } => Time::checked(hour, minute),
-            Raw::Text(text) => match text.split_once(':').map(|(h, m)| (h.parse(), m.parse())) {
-                Some((Ok(hour), Ok(minute))) => Time::checked(hour, minute),
-                _ => Err(format!("invalid time {text:?}, expected \"HH:MM\"")),
-            },
+            Raw::Object(ObjectOnly(Parts { hour, minute })) => Time::checked(hour, minute),
+            Raw::Text(text) => Time::parse(&text),
         };
         parsed.map_err(serde::de::Error::custom)
     }
@@ -122,12 +144,19 @@ mod tests {
         let a: Time = serde_json::from_str(r#"{"hour": 9, "minute": 30}"#).unwrap();
         let b: Time = serde_json::from_str(r#""09:30""#).unwrap();
         assert_eq!(a, b);
+        let c: Time = serde_json::from_str(r#""9:30""#).unwrap();
+        assert_eq!(a, c);
         assert_eq!(a.minutes(), 570);
         for bad in [
             r#"{"hour": 24, "minute": 0}"#,
             r#""9:60""#,
             r#""nine""#,
             "930",
+            r#""9:5""#,
+            r#""+9:05""#,
+            r#""009:05""#,
+            r#""09:05:00""#,
+            "[9, 30]",
         ] {
             assert!(serde_json::from_str::<Time>(bad).is_err(), "{bad}");
         }
