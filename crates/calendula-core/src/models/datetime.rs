@@ -27,24 +27,22 @@ pub enum InputDateTime {
 /// (zones, horizons) then stays far from chrono's and PostgreSQL's limits.
 const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
-/// Wall-time forms accepted without an offset.
-const NAIVE_FORMATS: [&str; 4] = [
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-];
-
 impl InputDateTime {
+    /// RFC 3339 (`T` or `t`, `Z` or `z`), also with a space for the `T`, without seconds,
+    /// or without the offset (a wall time). Every field has its fixed number of digits.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let parsed = match DateTime::parse_from_rfc3339(text) {
-            Ok(instant) => Some(Self::Instant(instant)),
-            Err(_) => NAIVE_FORMATS
-                .iter()
-                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-                .map(Self::Naive),
-        };
+        let parsed = canonical(text).and_then(|(canonical, has_offset)| {
+            if has_offset {
+                DateTime::parse_from_rfc3339(&canonical)
+                    .ok()
+                    .map(Self::Instant)
+            } else {
+                NaiveDateTime::parse_from_str(&canonical, "%Y-%m-%dT%H:%M:%S%.f")
+                    .ok()
+                    .map(Self::Naive)
+            }
+        });
         let parsed = parsed.ok_or_else(|| {
             format!("invalid datetime {text:?}, expected RFC 3339 like 2026-03-01T09:00:00+01:00 (or without the offset for local time)")
         })?;
@@ -88,6 +86,56 @@ impl InputDateTime {
             ))
         }
     }
+}
+
+/// `text` written the one way chrono's parsers read (`T`, `Z`, seconds), and whether it
+/// has an offset; `None` when it is not of the shape [`InputDateTime::parse`] takes. The
+/// shape is checked here because chrono's parsers also take `+2026-4-1T1:00`.
+fn canonical(text: &str) -> Option<(String, bool)> {
+    // ASCII only, so that every slice below falls on a character boundary.
+    if !text.is_ascii() {
+        return None;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let fixed = |s: &str, n: usize| s.len() == n && digits(s);
+    let (date, rest) = (text.get(..10)?, text.get(11..)?);
+    let separator = text.as_bytes()[10];
+    let date_ok = fixed(&date[..4], 4)
+        && &date[4..5] == "-"
+        && fixed(&date[5..7], 2)
+        && &date[7..8] == "-"
+        && fixed(&date[8..], 2);
+    if !date_ok || !matches!(separator, b'T' | b't' | b' ') {
+        return None;
+    }
+    let (time, offset) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let offset_ok = match offset.as_bytes() {
+        [] | [b'Z' | b'z'] => true,
+        [b'+' | b'-', ..] => {
+            fixed(&offset[1..3.min(offset.len())], 2)
+                && offset.get(3..4) == Some(":")
+                && offset.get(4..).is_some_and(|m| fixed(m, 2))
+        }
+        _ => false,
+    };
+    let (clock, fraction) = match time.split_once('.') {
+        Some((clock, fraction)) => (clock, Some(fraction)),
+        None => (time, None),
+    };
+    let parts: Vec<&str> = clock.split(':').collect();
+    let clock_ok = matches!(parts.len(), 2 | 3) && parts.iter().all(|p| fixed(p, 2));
+    let fraction_ok = fraction.is_none_or(|f| digits(f) && parts.len() == 3);
+    if !(offset_ok && clock_ok && fraction_ok) {
+        return None;
+    }
+    let seconds = if parts.len() == 2 { ":00" } else { "" };
+    let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+    let offset = offset.to_ascii_uppercase();
+    let canonical = format!("{date}T{clock}{seconds}{fraction}{offset}");
+    Some((canonical, !offset.is_empty()))
 }
 
 /// `23:59:60` as the first instant of the next minute, as PostgreSQL stores it: chrono
@@ -297,9 +345,53 @@ mod tests {
             "+262142-06-01T00:00",
             "-5000-01-01T00:00",
             "0000-01-01T00:00:00Z",
+            "+2026-04-01T10:00",
+            "+002026-04-01T10:00",
+            "2026-4-1T10:00",
+            "2026-04-01T1:00",
+            "2026-04-01T10:00:0",
+            "2026-04-01T10:00:00+1:00",
+            "2026-04-01T10:00:00+0100",
+            "2026-04-01T10:00:00+01",
+            "2026-04-01T10:00:00.Z",
+            "2026-04-01T10:00.5",
+            "2026-04-01X10:00",
+            "2026-04-01T10:00:00ZZ",
+            "2026-04-01T10:00:00+01:00:00",
+            "2026-04-01",
+            "2é26-04-01T10:00:00",
+            "2026-04-01T10:00:00+é1:00",
+            "2026-04-01T10:00:00+",
         ] {
             assert!(InputDateTime::parse(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn rfc3339_variants_are_read() {
+        let instant = |text: &str| match InputDateTime::parse(text) {
+            Ok(InputDateTime::Instant(t)) => t.to_rfc3339(),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(instant("2026-04-01t10:00:00z"), "2026-04-01T10:00:00+00:00");
+        assert_eq!(instant("2026-04-01T10:00Z"), "2026-04-01T10:00:00+00:00");
+        assert_eq!(
+            instant("2026-04-01 10:00-05:30"),
+            "2026-04-01T10:00:00-05:30"
+        );
+        assert_eq!(
+            instant("2026-04-01T10:00:00.250+01:00"),
+            "2026-04-01T10:00:00.250+01:00"
+        );
+        let naive = |text: &str| match InputDateTime::parse(text) {
+            Ok(InputDateTime::Naive(t)) => t.to_string(),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(naive("2026-04-01T10:00"), "2026-04-01 10:00:00");
+        assert_eq!(naive("2026-04-01 10:00:30.5"), "2026-04-01 10:00:30.500");
+        // Digits past nanoseconds: read or refused, never a panic.
+        let _ = InputDateTime::parse("2026-04-01T10:00:00.1234567890123456789Z");
+        let _ = InputDateTime::parse("2026-04-01T10:00:00.1234567890123456789");
     }
 
     #[test]
