@@ -1190,6 +1190,15 @@ fn participant_shape_and_count_are_checked() {
     let (status, event) = server.post("/event", body);
     assert_eq!(status, StatusCode::CREATED, "{event}");
     assert_eq!(event["participants"].as_array().unwrap().len(), 1000);
+    // The author answering would join as participant 1001: refused, nothing changes.
+    let (status, body) = accept(&server, id_of(&event), "user_login=ada&decision=yes");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "user_login", "{body}");
+    let (_, stored) = server.get(&format!("/event/{}", id_of(&event)));
+    assert_eq!(stored["participants"].as_array().unwrap().len(), 1000);
+    // A participant still answers.
+    let (status, _) = accept(&server, id_of(&event), "user_login=u7&decision=no");
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[test]

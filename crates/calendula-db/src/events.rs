@@ -7,7 +7,7 @@ use std::ops::Range;
 use calendula_core::models::{
     output_time, Channel, Decision, EDay, Event, Notification, Participant, Repetition,
 };
-use calendula_core::validate::ValidEvent;
+use calendula_core::validate::{ValidEvent, MAX_PARTICIPANTS};
 use calendula_core::{ApiError, ApiResult};
 use calendula_time::intervals::Interval;
 use calendula_time::localtime::to_local;
@@ -533,6 +533,21 @@ pub async fn set_decision(
             format!(
                 "{:?} is not a participant of event {}",
                 user.login, event.id
+            ),
+        ));
+    }
+    // The author joins as a participant: the event's limit holds for them too.
+    let participants: i64 = participants::table
+        .filter(participants::event_id.eq(event.id))
+        .count()
+        .get_result(conn)
+        .await?;
+    if participants >= MAX_PARTICIPANTS as i64 {
+        return Err(ApiError::invalid(
+            "user_login",
+            format!(
+                "event {} already has {MAX_PARTICIPANTS} participants, the most it may have",
+                event.id
             ),
         ));
     }
