@@ -121,9 +121,14 @@ impl Database {
     /// Each host's role, and why the down ones are down: "db1:5432 down: connection refused".
     fn host_states(&self) -> String {
         let hosts = self.db.pool().hosts();
-        let states = hosts.iter().map(|host| match &host.last_error {
-            Some(e) => format!("{} {}: {e}", host.addr, host.role.as_str()),
-            None => format!("{} {}", host.addr, host.role.as_str()),
+        let states = hosts.iter().map(|host| {
+            let why = host.last_error.as_ref().map(|e| format!(": {e}"));
+            format!(
+                "{} {}{}",
+                host.addr,
+                host.role.as_str(),
+                why.unwrap_or_default()
+            )
         });
         states.collect::<Vec<_>>().join("; ")
     }

@@ -15,7 +15,7 @@ pub mod http;
 pub mod logging;
 pub mod server_config;
 
-use calendula_core::in_flight::{CountInFlight, InFlightRequests};
+use calendula_core::in_flight::CountInFlight;
 use calendula_db::Db;
 use rocket::figment::Figment;
 use rocket::{catchers, Build, Rocket};
@@ -30,7 +30,6 @@ pub fn build_rocket(config: Config, db: Db, figment: Figment) -> Result<Rocket<B
     let mut rocket = rocket::custom(figment)
         .attach(http::RequestLog)
         .attach(CountInFlight)
-        .manage(InFlightRequests::default())
         .attach(http::TrailingSlash)
         .attach(http::LargeBodyChunks)
         .manage(db)

@@ -197,49 +197,22 @@ fn schema_carries_the_ranges_config_check_enforces() {
     let definitions = &schema["definitions"];
     let smtp = &definitions["ChannelConfig"]["oneOf"][1]["properties"];
     let webhook = &definitions["ChannelConfig"]["oneOf"][2]["properties"];
+    let schema_of = |definition: &str, name: &str| &definitions[definition]["properties"][name];
     for (property, keyword, value) in [
+        (schema_of("DatabaseConfig", "port"), "minimum", 1.0),
+        (schema_of("DatabaseConfig", "max_size"), "minimum", 1.0),
+        (schema_of("DatabaseConfig", "dbname"), "minLength", 1.0),
         (
-            &definitions["DatabaseConfig"]["properties"]["port"],
-            "minimum",
-            1.0,
-        ),
-        (
-            &definitions["DatabaseConfig"]["properties"]["max_size"],
-            "minimum",
-            1.0,
-        ),
-        (
-            &definitions["DatabaseConfig"]["properties"]["dbname"],
-            "minLength",
-            1.0,
-        ),
-        (
-            &definitions["DatabaseConfig"]["properties"]["master_as_replica_weight"],
+            schema_of("DatabaseConfig", "master_as_replica_weight"),
             "maximum",
             1.0,
         ),
+        (schema_of("EmbeddedConfig", "port"), "minimum", 1.0),
+        (schema_of("EmbeddedConfig", "replicas"), "maximum", 8.0),
+        (schema_of("LimitsConfig", "max_occurrences"), "minimum", 1.0),
+        (schema_of("NotificatorConfig", "batch_size"), "minimum", 1.0),
         (
-            &definitions["EmbeddedConfig"]["properties"]["port"],
-            "minimum",
-            1.0,
-        ),
-        (
-            &definitions["EmbeddedConfig"]["properties"]["replicas"],
-            "maximum",
-            8.0,
-        ),
-        (
-            &definitions["LimitsConfig"]["properties"]["max_occurrences"],
-            "minimum",
-            1.0,
-        ),
-        (
-            &definitions["NotificatorConfig"]["properties"]["batch_size"],
-            "minimum",
-            1.0,
-        ),
-        (
-            &definitions["NotificatorConfig"]["properties"]["max_attempts"],
+            schema_of("NotificatorConfig", "max_attempts"),
             "maximum",
             100.0,
         ),

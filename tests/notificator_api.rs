@@ -61,6 +61,12 @@ fn count(server: &TestServer, sql: &str) -> usize {
     server.sql(sql).trim().parse().expect("a count")
 }
 
+/// Waits (at most `limit`) until `n` delivery rows match the SQL `condition`.
+fn deliveries_reach(server: &TestServer, condition: &str, n: usize, limit: Duration) -> bool {
+    let sql = format!("SELECT count(*) FROM notification_deliveries WHERE {condition}");
+    wait_until(limit, || count(server, &sql) == n)
+}
+
 fn metric(server: &TestServer, line_prefix: &str) -> u64 {
     let (status, body) = server.get("/metrics");
     assert_eq!(status, StatusCode::OK);
@@ -536,12 +542,7 @@ fn failing_endpoints_are_retried_with_backoff_without_blocking_others() {
     let fire = system_time(start);
 
     assert!(
-        wait_until(Duration::from_secs(30), || {
-            count(
-                &server,
-                "SELECT count(*) FROM notification_deliveries WHERE status <> 'pending'",
-            ) == 4
-        }),
+        deliveries_reach(&server, "status <> 'pending'", 4, Duration::from_secs(30)),
         "not finished: {:?}",
         deliveries(&server)
     );
@@ -628,12 +629,7 @@ fn a_retry_later_than_max_lateness_is_missed_keeping_the_last_error() {
     server.user("ann", contacts("ann"));
     server.event(slack_reminder_at(whole_second_from_now(2)));
     assert!(
-        wait_until(Duration::from_secs(20), || {
-            count(
-                &server,
-                "SELECT count(*) FROM notification_deliveries WHERE status = 'missed'",
-            ) == 1
-        }),
+        deliveries_reach(&server, "status = 'missed'", 1, Duration::from_secs(20)),
         "{:?}",
         deliveries(&server)
     );

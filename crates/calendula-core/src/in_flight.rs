@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rocket::fairing::{Fairing, Info, Kind};
+use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::tokio::sync::Notify;
-use rocket::{Data, Request, Response};
+use rocket::{Build, Data, Request, Response, Rocket};
 
 /// The number of requests between their arrival and their response (managed state).
 #[derive(Default)]
@@ -50,7 +50,7 @@ impl InFlightRequests {
     }
 }
 
-/// Counts requests in [`InFlightRequests`], which the rocket must manage.
+/// Counts requests in [`InFlightRequests`], which it puts in the managed state.
 pub struct CountInFlight;
 
 #[rocket::async_trait]
@@ -58,8 +58,12 @@ impl Fairing for CountInFlight {
     fn info(&self) -> Info {
         Info {
             name: "requests in flight",
-            kind: Kind::Request | Kind::Response,
+            kind: Kind::Ignite | Kind::Request | Kind::Response,
         }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        Ok(rocket.manage(InFlightRequests::default()))
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {

@@ -33,16 +33,16 @@ pub fn to_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 
 /// The wall time `tz` shows at `instant`.
 pub fn to_local(tz: Tz, instant: DateTime<Utc>) -> NaiveDateTime {
-    match untabulated_shift(instant.date_naive()) {
-        None => instant.with_timezone(&tz).naive_local(),
-        Some(shift) => (instant - shift).with_timezone(&tz).naive_local() + shift,
-    }
+    instant.naive_utc() + offset_at(tz, instant)
 }
 
 /// The UTC offset of `tz` at `instant`.
 pub fn offset_at(tz: Tz, instant: DateTime<Utc>) -> FixedOffset {
-    let seconds = (to_local(tz, instant) - instant.naive_utc()).num_seconds();
-    FixedOffset::east_opt(seconds as i32).expect("zone offsets are below a day")
+    let tabulated = match untabulated_shift(instant.date_naive()) {
+        None => instant,
+        Some(shift) => instant - shift,
+    };
+    tz.offset_from_utc_datetime(&tabulated.naive_utc()).fix()
 }
 
 fn tabulated_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
@@ -153,22 +153,15 @@ mod tests {
             to_instant(ny, naive(2100, 3, 14, 3, 30)),
             "02:30 is in the gap"
         );
-        assert_eq!(
-            offset_at(ny, to_instant(ny, naive(2100, 3, 13, 12, 0))).local_minus_utc(),
-            -5 * 3600
-        );
-        assert_eq!(
-            offset_at(ny, to_instant(ny, naive(2100, 3, 14, 12, 0))).local_minus_utc(),
-            -4 * 3600
-        );
-        assert_eq!(
-            offset_at(ny, to_instant(ny, naive(2100, 11, 7, 0, 30))).local_minus_utc(),
-            -4 * 3600
-        );
-        assert_eq!(
-            offset_at(ny, to_instant(ny, naive(2100, 11, 7, 12, 0))).local_minus_utc(),
-            -5 * 3600
-        );
+        for (local, hours) in [
+            (naive(2100, 3, 13, 12, 0), -5),
+            (naive(2100, 3, 14, 12, 0), -4),
+            (naive(2100, 11, 7, 0, 30), -4),
+            (naive(2100, 11, 7, 12, 0), -5),
+        ] {
+            let offset = offset_at(ny, to_instant(ny, local));
+            assert_eq!(offset.local_minus_utc(), hours * 3600, "{local}");
+        }
         // A leap day in a late leap year exists and round-trips.
         let leap_day = naive(2104, 2, 29, 9, 0);
         assert_eq!(to_local(ny, to_instant(ny, leap_day)), leap_day);

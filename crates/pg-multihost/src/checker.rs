@@ -9,7 +9,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
-use crate::config::{with_causes, PoolConfig};
+use crate::causes::with_causes;
+use crate::config::PoolConfig;
 use crate::host::{Host, Role};
 use crate::pool::Shared;
 
@@ -163,7 +164,7 @@ fn keep_positions(config: &PoolConfig) -> Duration {
 /// Records the outcome; on a role change replaces the host's pool (none while down) and
 /// wakes every waiting acquire.
 fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
-    let (role, lag, error, first_check) = match outcome {
+    let (role, lag, error) = match outcome {
         Ok(checked) => {
             let lag = replay_lag(host, shared, &checked);
             let mut stats = host.lock_stats();
@@ -171,14 +172,19 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             stats.add_latency(checked.latency, shared.config.latency_window);
             stats.lag = lag;
             stats.last_error = None;
-            (checked.role, lag, None, stats.checks() == 1)
+            (checked.role, lag, None)
         }
         Err(e) => {
             let mut stats = host.lock_stats();
             stats.checks_failed += 1;
             stats.lag = None;
             stats.last_error = Some(e.clone());
-            (Role::Down, None, Some(e), stats.checks() == 1)
+            if stats.checks() == 1 {
+                // Down is also the state before the first check, so no change of role
+                // will be logged for it: say why here.
+                log::warn!("{}: down: {e}", host.addr);
+            }
+            (Role::Down, None, Some(e))
         }
     };
     let lagging = role == Role::Replica
@@ -220,10 +226,6 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
                 host.addr
             );
         }
-    }
-    if first_check && role == Role::Down {
-        // Down is also the state before the first check, so no change is seen: say why.
-        log::warn!("{}: down: {}", host.addr, error.unwrap_or_default());
     }
     if lag_changed {
         log::info!(

@@ -8,6 +8,8 @@ use diesel_async::AsyncPgConnection;
 use tokio::sync::watch;
 use tokio_postgres::NoTls;
 
+use crate::causes::with_causes;
+
 /// A database host: `host` or `host:port` (IPv6 literals in brackets when a port follows).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HostAddr {
@@ -142,21 +144,6 @@ impl ConnectOptions {
             .await
             .map_err(|e| ConnectionError::BadConnection(format!("{addr}: {}", with_causes(&e))))
     }
-}
-
-/// A PostgreSQL error with its causes: tokio-postgres writes "error connecting to server"
-/// alone and keeps "Connection refused" or "password authentication failed" in the source.
-pub(crate) fn with_causes(error: &tokio_postgres::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 impl fmt::Debug for ConnectOptions {

@@ -37,12 +37,14 @@
 //! # Ok(()) }
 //! ```
 
+mod causes;
 mod checker;
 mod config;
 mod host;
 mod pool;
 mod wal;
 
+pub use causes::with_causes;
 pub use config::{ConnectOptions, HostAddr, PoolConfig};
 pub use host::{HostSnapshot, Role};
 pub use pool::{AcquireError, AcquireOptions, ConfigError, MultiHostPool, PooledConn};

@@ -10,6 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use pg_multihost::with_causes;
 use serde_json::{json, Value};
 
 use crate::config::{ChannelConfig, NotificatorConfig, SmtpTls};
@@ -275,21 +276,6 @@ async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Result<
     } else {
         SendError::permanent(message)
     })
-}
-
-/// An error and its causes: reqwest's own text ("error sending request") does not say
-/// whether the connection was refused, timed out or failed TLS.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        let inner_text = inner.to_string();
-        if !text.ends_with(&inner_text) {
-            text = format!("{text}: {inner_text}");
-        }
-        cause = inner.source();
-    }
-    text
 }
 
 /// The sender of every channel: configured ones, `log` for the rest.
