@@ -164,12 +164,14 @@ async fn migrate_when_master_known(db: Db, retry: Duration, state: watch::Sender
             continue;
         };
         match migrations::run_pending(db.connect_options(), &master).await {
-            Ok(applied) => {
-                if applied.is_empty() {
+            Ok(migrated) => {
+                if migrated.applied.is_empty() {
                     log::info!(target: "calendula::db", "schema up to date on {master}");
                 } else {
-                    log::info!(target: "calendula::db", "applied migrations on {master}: {}", applied.join(", "));
+                    log::info!(target: "calendula::db", "applied migrations on {master}: {}", migrated.applied.join(", "));
                 }
+                // A replica still short of this position has an older schema.
+                db.pool().require_replayed(migrated.wal_position);
                 db.mark_migrated();
                 state.send_replace(Migration::Done);
                 return;

@@ -36,7 +36,16 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: Status,
     pub body: ErrorBody,
+    /// A statement found its database host read-only or gone: the hosts' roles are
+    /// re-checked when this is answered (see [`RecheckDatabaseHosts`]).
+    host_fault: bool,
 }
+
+/// Managed state the database layer provides: has every database host checked now rather
+/// than at its next period. diesel-async reports a failure that arrives with a statement's
+/// rows (`INSERT … RETURNING` on a server that turned read-only) only to the caller, so the
+/// pool's own instrumentation misses it; the 503 it becomes calls this on its way out.
+pub struct RecheckDatabaseHosts(pub Box<dyn Fn() + Send + Sync>);
 
 impl ApiError {
     fn new(
@@ -50,7 +59,11 @@ impl ApiError {
             detail: detail.into(),
             field: field.map(str::to_owned),
         };
-        Self { status, body }
+        Self {
+            status,
+            body,
+            host_fault: false,
+        }
     }
 
     /// 400: the request itself is malformed (JSON syntax, query parameter types).
@@ -116,6 +129,15 @@ impl ApiError {
         )
     }
 
+    /// 503 for a statement that found its host read-only or gone: answering it has the
+    /// hosts re-checked.
+    fn host_fault(e: &DieselError) -> Self {
+        Self {
+            host_fault: true,
+            ..Self::unavailable(format!("database unavailable: {e}"))
+        }
+    }
+
     /// 500: a bug or an unexpected failure. The cause is logged, never sent to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         log::error!(target: "calendula::error", "internal error: {cause}");
@@ -141,15 +163,26 @@ impl From<DieselError> for ApiError {
             // went away mid-query (diesel-async reports a lost connection as "unable to send
             // command"; a server shutting down terminates sessions with SQLSTATE 57P01/02,
             // which diesel only exposes through the message): the request may succeed on
-            // retry, so it is a 503.
+            // retry, so it is a 503, and the host's role is re-checked.
             DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
             | DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
             | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
-            | DieselError::BrokenTransactionManager => {
+            | DieselError::BrokenTransactionManager => ApiError::host_fault(&e),
+            DieselError::DatabaseError(_, info)
+                if info.message().starts_with("terminating connection") =>
+            {
+                ApiError::host_fault(&e)
+            }
+            // A replica cancels a read that conflicts with the WAL it replays (SQLSTATE
+            // 40001, or 40P01 for a buffer-pin deadlock): nothing is wrong with the request
+            // and a retry succeeds.
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::unavailable(format!("database unavailable: {e}"))
             }
             DieselError::DatabaseError(_, info)
-                if info.message().starts_with("terminating connection") =>
+                if info
+                    .message()
+                    .starts_with("canceling statement due to conflict with recovery") =>
             {
                 ApiError::unavailable(format!("database unavailable: {e}"))
             }
@@ -160,7 +193,12 @@ impl From<DieselError> for ApiError {
 }
 
 impl<'r> Responder<'r, 'static> for ApiError {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if self.host_fault {
+            if let Some(recheck) = req.rocket().state::<RecheckDatabaseHosts>() {
+                (recheck.0)();
+            }
+        }
         let json = serde_json::to_string(&self.body).map_err(|_| Status::InternalServerError)?;
         let mut response = rocket::Response::build();
         response
@@ -314,13 +352,30 @@ mod tests {
             DatabaseErrorKind::ClosedConnection,
         ] {
             let e = DieselError::DatabaseError(kind, Box::new("gone".to_string()));
-            assert_eq!(ApiError::from(e).status, Status::ServiceUnavailable);
+            let error = ApiError::from(e);
+            assert_eq!(error.status, Status::ServiceUnavailable);
+            assert!(error.host_fault, "{kind:?}");
         }
         let shutdown = DieselError::DatabaseError(
             DatabaseErrorKind::Unknown,
             Box::new("terminating connection due to administrator command".to_string()),
         );
         assert_eq!(ApiError::from(shutdown).status, Status::ServiceUnavailable);
+        let recovery_conflicts = [
+            DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                Box::new("canceling statement due to conflict with recovery".to_string()),
+            ),
+            DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("canceling statement due to conflict with recovery".to_string()),
+            ),
+        ];
+        for e in recovery_conflicts {
+            let error = ApiError::from(e);
+            assert_eq!(error.status, Status::ServiceUnavailable);
+            assert!(!error.host_fault, "the replica itself is fine");
+        }
         let bug = DieselError::DatabaseError(
             DatabaseErrorKind::Unknown,
             Box::new("syntax error".to_string()),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use calendula_core::error::RecheckDatabaseHosts;
 use calendula_core::{ApiError, ApiResult};
 use pg_multihost::{AcquireError, MultiHostPool, PoolConfig, Role};
 
@@ -124,6 +125,13 @@ impl Db {
     /// Stops the health checkers and closes every pooled connection.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Wakes every host's checker: managed for the 503s of statements that found their
+    /// host read-only or gone (see [`RecheckDatabaseHosts`]).
+    pub fn recheck_hosts(&self) -> RecheckDatabaseHosts {
+        let pool = self.pool.clone();
+        RecheckDatabaseHosts(Box::new(move || pool.recheck_all()))
     }
 
     /// Pool state per host in Prometheus text format.

@@ -164,7 +164,7 @@ fn keep_positions(config: &PoolConfig) -> Duration {
 /// Records the outcome; on a role change replaces the host's pool (none while down) and
 /// wakes every waiting acquire.
 fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
-    let (role, lag, error) = match outcome {
+    let (role, lag, position, error) = match outcome {
         Ok(checked) => {
             let lag = replay_lag(host, shared, &checked);
             let mut stats = host.lock_stats();
@@ -172,7 +172,7 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             stats.add_latency(checked.latency, shared.config.latency_window);
             stats.lag = lag;
             stats.last_error = None;
-            (checked.role, lag, None)
+            (checked.role, lag, checked.position, None)
         }
         Err(e) => {
             let mut stats = host.lock_stats();
@@ -184,7 +184,7 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
                 // will be logged for it: say why here.
                 log::warn!("{}: down: {e}", host.addr);
             }
-            (Role::Down, None, Some(e))
+            (Role::Down, None, None, Some(e))
         }
     };
     let lagging = role == Role::Replica
@@ -204,6 +204,10 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     };
     let lag_changed = slot.lagging != lagging;
     slot.lagging = lagging;
+    let floor = shared.replay_floor();
+    let was_short = slot.role == Role::Replica && !slot.has_replayed(floor);
+    slot.replayed = position.filter(|_| role == Role::Replica);
+    let caught_up = was_short && slot.has_replayed(floor);
     drop(slot);
 
     if before != role {
@@ -239,12 +243,18 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             }
         );
     }
+    if caught_up {
+        log::info!(
+            "{}: has replayed the WAL reads need (position {floor}); takes reads",
+            host.addr
+        );
+    }
     drop(old_pool);
-    if before != role || lag_changed {
+    if before != role || lag_changed || caught_up {
         shared.changed.notify_waiters();
     }
     if log::log_enabled!(log::Level::Debug) {
-        let s = host.snapshot();
+        let s = host.snapshot(shared.replay_floor());
         log::debug!(
             "{}: role={} lag={:?} size={} idle={} in_use={} check_latency={:?} acquires={} error={:?}",
             s.addr,

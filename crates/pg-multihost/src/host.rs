@@ -55,7 +55,17 @@ pub(crate) struct Slot {
     pub(crate) role: Role,
     /// Replica lagging more than `max_replica_lag`.
     pub(crate) lagging: bool,
+    /// WAL replayed by a replica at its last check, in bytes.
+    pub(crate) replayed: Option<u64>,
     pub(crate) pool: Option<BbPool>,
+}
+
+impl Slot {
+    /// A replica has replayed the master's WAL up to `floor` (see
+    /// [`crate::MultiHostPool::require_replayed`]; 0: no requirement).
+    pub(crate) fn has_replayed(&self, floor: u64) -> bool {
+        floor == 0 || self.replayed.is_some_and(|position| position >= floor)
+    }
 }
 
 /// Counters and the check-latency window, behind a mutex touched by the checker (once per
@@ -116,6 +126,7 @@ impl Host {
             slot: RwLock::new(Slot {
                 role: Role::Down,
                 lagging: false,
+                replayed: None,
                 pool: None,
             }),
             in_use: AtomicU32::new(0),
@@ -307,7 +318,8 @@ pub struct HostSnapshot {
     pub index: usize,
     pub addr: HostAddr,
     pub role: Role,
-    /// A replica lagging more than `max_replica_lag` (takes no reads).
+    /// A replica that takes no reads: lagging more than `max_replica_lag`, or short of the
+    /// WAL position [`crate::MultiHostPool::require_replayed`] asks for.
     pub lagging: bool,
     /// Replay lag of a replica at its last check.
     pub lag: Option<Duration>,
@@ -329,14 +341,16 @@ pub struct HostSnapshot {
 }
 
 impl Host {
-    pub(crate) fn snapshot(&self) -> HostSnapshot {
+    /// `floor`: the replay position replicas need to take reads.
+    pub(crate) fn snapshot(&self, floor: u64) -> HostSnapshot {
         let (role, lagging, size, idle) = {
             let slot = self.read_slot();
             let (size, idle) = slot.pool.as_ref().map_or((0, 0), |p| {
                 let state = p.state();
                 (state.connections, state.idle_connections)
             });
-            (slot.role, slot.lagging, size, idle)
+            let lagging = slot.role == Role::Replica && (slot.lagging || !slot.has_replayed(floor));
+            (slot.role, lagging, size, idle)
         };
         let stats = self.lock_stats();
         HostSnapshot {

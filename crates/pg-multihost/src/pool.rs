@@ -89,9 +89,15 @@ pub(crate) struct Shared {
     pub(crate) changed: Notify,
     /// The master's WAL positions, what replicas' lag is measured against.
     master_wal: Mutex<MasterWal>,
+    /// WAL position a replica must have replayed to take reads (0: none).
+    replay_floor: AtomicU64,
 }
 
 impl Shared {
+    pub(crate) fn replay_floor(&self) -> u64 {
+        self.replay_floor.load(Ordering::Acquire)
+    }
+
     pub(crate) fn lock_master_wal(&self) -> std::sync::MutexGuard<'_, MasterWal> {
         self.master_wal.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -248,6 +254,7 @@ impl MultiHostPool {
             config,
             changed: Notify::new(),
             master_wal: Mutex::default(),
+            replay_floor: AtomicU64::new(0),
         });
         let (shutdown, _) = watch::channel(false);
         let checkers = hosts
@@ -365,12 +372,13 @@ impl MultiHostPool {
         let mut rng = rand::thread_rng();
         let mut masters = Greedy::default();
         let mut replicas = Greedy::default();
+        let floor = self.inner.shared.replay_floor();
         for host in &self.inner.hosts {
             let slot = host.read_slot();
             let Some(pool) = &slot.pool else { continue };
             match slot.role {
                 Role::Master => masters.offer(host, pool, Role::Master, &mut rng),
-                Role::Replica if options.read_only && !slot.lagging => {
+                Role::Replica if options.read_only && !slot.lagging && slot.has_replayed(floor) => {
                     replicas.offer(host, pool, Role::Replica, &mut rng)
                 }
                 _ => {}
@@ -408,7 +416,27 @@ impl MultiHostPool {
 
     /// Every host's state.
     pub fn hosts(&self) -> Vec<HostSnapshot> {
-        self.inner.hosts.iter().map(|h| h.snapshot()).collect()
+        let floor = self.inner.shared.replay_floor();
+        self.inner.hosts.iter().map(|h| h.snapshot(floor)).collect()
+    }
+
+    /// From now on a replica takes reads only once it has replayed the master's WAL up to
+    /// `position` (bytes since `0/0`, as `pg_current_wal_lsn() - '0/0'`), as seen by its
+    /// checks: e.g. the master's position right after a schema migration, so that no read
+    /// meets a replica still on the old schema. Raises the requirement, never lowers it.
+    pub fn require_replayed(&self, position: u64) {
+        self.inner
+            .shared
+            .replay_floor
+            .fetch_max(position, Ordering::AcqRel);
+        self.inner.shared.changed.notify_waiters();
+    }
+
+    /// Asks every host's checker to check now rather than at its next period.
+    pub fn recheck_all(&self) {
+        for host in &self.inner.hosts {
+            host.recheck.notify_one();
+        }
     }
 
     /// Acquires that failed with [`AcquireError::NoHost`]: (reads, writes).
