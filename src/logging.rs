@@ -115,7 +115,7 @@ pub fn init(config: &LoggingConfig) -> Result<(), String> {
                 };
                 out.finish(format_args!("{line}"))
             });
-    dispatch = dispatch.filter(|metadata| !is_rocket_narration(metadata.target()));
+    dispatch = dispatch.filter(|metadata| !is_rocket_narration(metadata));
     for (target, level) in target_levels(config) {
         dispatch = dispatch.level_for(target, level);
     }
@@ -147,16 +147,22 @@ fn target_levels(config: &LoggingConfig) -> Vec<(String, LevelFilter)> {
 
 /// Rocket narrates each request under `<module>::_` targets: a failed guard with its error
 /// (which quotes what the client sent, a password given as a number included), a URI no
-/// route serves with its query. Our one request line says what happened without them.
-fn is_rocket_narration(target: &str) -> bool {
-    target == "_" || target.ends_with("::_")
+/// route serves with its query. `rocket::server` adds, below `warn`, each request with its
+/// query (`info`) and its headers, session ids included (`debug`). Our one request line
+/// says what happened without them, whatever level `rocket` is given.
+fn is_rocket_narration(metadata: &log::Metadata<'_>) -> bool {
+    let target = metadata.target();
+    target == "_"
+        || target.ends_with("::_")
+        || (target == "rocket::server" && metadata.level() > log::Level::Warn)
 }
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// `[time] [<TAB>LEVEL] [ target ] message<TAB>key:value ...`
+/// `[time] [<TAB>LEVEL] [ target ] message<TAB>key:value ...`, on one line: line breaks in
+/// the message or a value are written `\n` (a record is one line, whatever it quotes).
 pub fn text_line(message: &std::fmt::Arguments<'_>, record: &Record<'_>) -> String {
     let mut line = format!(
         "[{}] [\t{}] [ {} ] {}",
@@ -167,6 +173,9 @@ pub fn text_line(message: &std::fmt::Arguments<'_>, record: &Record<'_>) -> Stri
     );
     for (key, value) in key_values(record) {
         line.push_str(&format!("\t{key}:{value}"));
+    }
+    if line.contains(['\n', '\r']) {
+        line = line.replace('\r', "\\r").replace('\n', "\\n");
     }
     line
 }
@@ -350,6 +359,18 @@ mod tests {
             rest,
             "[\tINFO] [ calendula::http ] request done\tstatus:200\tpath:/health"
         );
+    }
+
+    #[test]
+    fn a_text_record_is_one_line() {
+        let record = Record::builder()
+            .args(format_args!("first\nsecond\r\nthird"))
+            .level(log::Level::Warn)
+            .target("calendula::db")
+            .build();
+        let line = text_line(record.args(), &record);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(line.ends_with("] first\\nsecond\\r\\nthird"), "{line}");
     }
 
     #[test]

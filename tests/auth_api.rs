@@ -884,15 +884,16 @@ fn the_database_holds_no_session_id_and_no_password() {
     assert_eq!(stored.trim(), "2");
 }
 
-/// The real binary, logging at debug level to a file: opening, using and closing sessions
-/// (and failed attempts) leave no session id and no password in the log.
+/// The real binary, logging at debug level to a file (Rocket's own records at trace):
+/// opening, using and closing sessions (and failed attempts) leave no session id and no
+/// password in the log.
 #[test]
 fn the_logs_hold_no_session_id_and_no_password() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calendula.log");
     let dbname = common::fresh_database();
     let yaml = format!(
-        "{}logging:\n  stdout: false\n  level: debug\n  file: {}\n\
+        "{}logging:\n  stdout: false\n  level: debug\n  targets: {{rocket: trace}}\n  file: {}\n\
          modules:\n  auth:\n    enforce: true\n",
         common::database_yaml_for(&dbname),
         log.display()
@@ -915,6 +916,11 @@ fn the_logs_hold_no_session_id_and_no_password() {
         .send()
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let in_query = client
+        .post(format!("{base}/auth/?login=ada&password={wrong}"))
+        .send()
+        .unwrap();
+    assert_eq!(in_query.status(), StatusCode::UNAUTHORIZED);
     let opened = client
         .post(format!("{base}/auth/"))
         .json(&json!({"login": "ada", "password": password}))
