@@ -14,6 +14,7 @@ pub mod docs;
 pub mod http;
 pub mod logging;
 pub mod server_config;
+pub mod stop;
 
 use calendula_core::in_flight::CountInFlight;
 use calendula_db::Db;

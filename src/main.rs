@@ -7,6 +7,8 @@ use std::time::Duration;
 use calendula::config::{Config, Env};
 use calendula::database::Database;
 use calendula::server_config;
+use calendula::stop::StopSignals;
+use calendula_db::{DatabaseConfig, Db};
 use clap::{Parser, Subcommand};
 
 /// Exit code for an invalid configuration.
@@ -67,11 +69,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let figment = server_config::figment(cli.host, cli.port);
-    let config = match (
+    let (config, server) = match (
         Config::load(&cli.config, &Env::from_process()),
         server_config::check(&figment),
     ) {
-        (Ok(config), Ok(_)) => config,
+        (Ok(config), Ok(server)) => (config, server),
         (loaded, checked) => {
             let problems = [loaded.err(), checked.err()].into_iter().flatten();
             for problem in problems.flatten() {
@@ -95,7 +97,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate { wait }) => Some(Duration::from_secs(wait)),
         _ => None,
     };
-    match rocket::execute(run(config, figment, migrate_wait)) {
+    match rocket::execute(run(config, figment, &server.shutdown, migrate_wait)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!(target: "calendula", "{e}");
@@ -108,20 +110,77 @@ fn main() -> ExitCode {
 async fn run(
     config: Config,
     figment: rocket::figment::Figment,
+    shutdown: &rocket::config::Shutdown,
     migrate_wait: Option<Duration>,
 ) -> Result<(), String> {
-    if let Some(wait) = migrate_wait {
-        Database::open(&config.database, wait).await?.close().await;
-        return Ok(());
-    }
-    // Serving does not wait for the database: /ready and the routes answer 503 until a
-    // master is known and migrated.
-    let database = Database::start(&config.database).await?;
-    let db = database.db.clone();
-    let served = match calendula::build_rocket(config, db, figment) {
-        Ok(rocket) => rocket.launch().await.map(drop).map_err(|e| e.to_string()),
-        Err(e) => Err(e),
+    let mut stop =
+        StopSignals::listen(shutdown).map_err(|e| format!("listening for stop signals: {e}"))?;
+    let database = start_database(&config.database, migrate_wait, &mut stop).await?;
+    let database = match (database, migrate_wait) {
+        (Some(database), None) => database,
+        (Some(database), Some(_)) => {
+            database.close().await;
+            return Ok(());
+        }
+        (None, None) => return Ok(()),
+        (None, Some(_)) => {
+            return Err("stopped by a signal before the migrations were applied".into())
+        }
     };
+    let served = serve(config, database.db.clone(), figment, stop).await;
     database.close().await;
     served
+}
+
+/// Starts the database: for `migrate` (`migrate_wait`) until migrated, for serving without
+/// waiting for a configured host (/ready and the routes answer 503 until a master is known
+/// and migrated). `None` when a stop signal came first; an embedded cluster being started
+/// is not abandoned half-way, but stopped once started.
+async fn start_database(
+    config: &DatabaseConfig,
+    migrate_wait: Option<Duration>,
+    stop: &mut StopSignals,
+) -> Result<Option<Database>, String> {
+    let embedded = config.host_addrs().is_empty();
+    let config = config.clone();
+    let mut starting = tokio::spawn(async move {
+        match migrate_wait {
+            Some(wait) => Database::open(&config, wait).await,
+            None => Database::start(&config).await,
+        }
+    });
+    tokio::select! {
+        started = &mut starting => started.map_err(|e| format!("start-up failed: {e}"))?.map(Some),
+        () = stop.wait() => {
+            log::info!(target: "calendula", "stop requested during start-up");
+            if embedded {
+                if let Ok(Ok(database)) = starting.await {
+                    database.close().await;
+                }
+            } else {
+                starting.abort();
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Runs the HTTP server until a stop signal; one that came before Rocket's own listeners
+/// were in place is passed on.
+async fn serve(
+    config: Config,
+    db: Db,
+    figment: rocket::figment::Figment,
+    mut stop: StopSignals,
+) -> Result<(), String> {
+    let rocket = calendula::build_rocket(config, db, figment)?
+        .ignite()
+        .await
+        .map_err(|e| e.to_string())?;
+    let shutdown = rocket.shutdown();
+    tokio::spawn(async move {
+        stop.wait().await;
+        shutdown.notify();
+    });
+    rocket.launch().await.map(drop).map_err(|e| e.to_string())
 }

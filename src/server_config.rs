@@ -46,9 +46,10 @@ impl Provider for CommandLine {
     }
 }
 
-/// Every problem of `figment` as Rocket would read it, one line each, naming where the
-/// value comes from and its key: `Rocket.toml: default.port: invalid type: ...`.
-pub fn check(figment: &Figment) -> Result<(), Vec<String>> {
+/// The HTTP server settings `figment` holds, or every problem of it as Rocket would read
+/// it, one line each, naming where the value comes from and its key: `Rocket.toml:
+/// default.port: invalid type: ...`.
+pub fn check(figment: &Figment) -> Result<rocket::Config, Vec<String>> {
     let config = rocket::Config::try_from(figment)
         .map_err(|error| error.into_iter().map(|e| describe(&e)).collect::<Vec<_>>())?;
     // Rocket (tokio, for max_blocking) panics on these when it builds its runtime.
@@ -65,7 +66,7 @@ pub fn check(figment: &Figment) -> Result<(), Vec<String>> {
         })
         .collect();
     if problems.is_empty() {
-        Ok(())
+        Ok(config)
     } else {
         Err(problems)
     }

@@ -214,3 +214,51 @@ fn sigterm_lets_a_request_in_flight_finish_before_the_modules_stop() {
         );
     }
 }
+
+/// Processes whose command line mentions `dir` (the embedded PostgreSQL servers run with
+/// `-D <dir>/...`).
+fn processes_under(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains(&needle))
+        .collect()
+}
+
+/// SIGTERM while the embedded PostgreSQL is still starting (its primary up, the replica
+/// not yet): the server stops it and exits cleanly, leaving no PostgreSQL behind.
+#[test]
+fn sigterm_during_start_up_stops_the_embedded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: serde_yaml::Value = serde_yaml::from_str(&config_in(dir.path())).unwrap();
+    config["database"]["embedded"]["replicas"] = 1.into();
+    let config_file = dir.path().join("config.yaml");
+    std::fs::write(&config_file, serde_yaml::to_string(&config).unwrap()).unwrap();
+    let port = calendula_pg::free_port().expect("free port");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calendula"))
+        .args(["--config", config_file.to_str().unwrap()])
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = dir.path().join("pg/primary/data/postmaster.pid");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !pid_file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PostgreSQL never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let left = processes_under(dir.path());
+    assert!(left.is_empty(), "left running: {left:?}");
+}
