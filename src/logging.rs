@@ -54,6 +54,7 @@ pub struct LoggingConfig {
     pub level: LogLevel,
     pub stdout: bool,
     /// Log file path; null = no file.
+    #[schemars(length(min = 1))]
     pub file: Option<String>,
     /// The file is rotated when it would grow past this many bytes.
     pub max_bytes: u64,

@@ -197,9 +197,11 @@ fn schema_carries_the_ranges_config_check_enforces() {
     let definitions = &schema["definitions"];
     let smtp = &definitions["ChannelConfig"]["oneOf"][1]["properties"];
     let webhook = &definitions["ChannelConfig"]["oneOf"][2]["properties"];
+    let telegram = &definitions["ChannelConfig"]["oneOf"][3]["properties"];
     let schema_of = |definition: &str, name: &str| &definitions[definition]["properties"][name];
     for (property, keyword, value) in [
         (schema_of("DatabaseConfig", "port"), "minimum", 1.0),
+        (schema_of("DatabaseConfig", "port"), "maximum", 65535.0),
         (schema_of("DatabaseConfig", "max_size"), "minimum", 1.0),
         (schema_of("DatabaseConfig", "dbname"), "minLength", 1.0),
         (
@@ -208,6 +210,8 @@ fn schema_carries_the_ranges_config_check_enforces() {
             1.0,
         ),
         (schema_of("EmbeddedConfig", "port"), "minimum", 1.0),
+        (schema_of("EmbeddedConfig", "port"), "maximum", 65535.0),
+        (schema_of("LoggingConfig", "file"), "minLength", 1.0),
         (schema_of("EmbeddedConfig", "replicas"), "maximum", 8.0),
         (schema_of("LimitsConfig", "max_occurrences"), "minimum", 1.0),
         (schema_of("NotificatorConfig", "batch_size"), "minimum", 1.0),
@@ -217,11 +221,22 @@ fn schema_carries_the_ranges_config_check_enforces() {
             100.0,
         ),
         (&smtp["port"], "minimum", 1.0),
+        (&smtp["port"], "maximum", 65535.0),
         (&smtp["host"], "minLength", 1.0),
+        (&telegram["bot_token"], "minLength", 1.0),
     ] {
         assert_eq!(property[keyword], value, "{keyword} in {property}");
     }
     assert_eq!(webhook["url"]["pattern"], "^https?://");
+    let channel_names = &schema_of("NotificatorConfig", "channels")["propertyNames"]["$ref"];
+    let channel_enum = &definitions["Channel"]["enum"];
+    assert_eq!(channel_names, "#/definitions/Channel");
+    for name in ["sms", "email", "telegram", "slack"] {
+        assert!(
+            channel_enum.as_array().unwrap().contains(&name.into()),
+            "{name} not in {channel_enum}"
+        );
+    }
 }
 
 #[test]
@@ -271,6 +286,23 @@ fn problems_in_a_channel_entry_name_the_channel() {
         assert_eq!(code, 2, "{channels}: {stderr}");
         assert!(stderr.contains(expected), "{expected} not in {stderr}");
     }
+}
+
+/// A channel missing a field is taken out and the section read on: the other channels'
+/// and the section's own problems are reported in the same run.
+#[test]
+fn a_bad_channel_does_not_hide_the_sections_other_problems() {
+    assert_reported(
+        "modules:\n  notificator:\n    poll_interval: 5x\n    batch_size: 0\n    channels:\n      \
+         email: {sender: smtp}\n      slack: {sender: webhook}\n      fax: {sender: log}\n",
+        &[
+            "modules.notificator.poll_interval: invalid duration",
+            "modules.notificator.batch_size: ",
+            "modules.notificator.channels.email: missing field `host`",
+            "modules.notificator.channels.slack: missing field `url`",
+            "modules.notificator.channels.fax: unknown variant `fax`",
+        ],
+    );
 }
 
 #[test]

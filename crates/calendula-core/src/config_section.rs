@@ -65,11 +65,12 @@ fn deserialize_section<T: DeserializeOwned>(mut section: Value) -> (Option<T>, V
             let already_reported = taken_out
                 .iter()
                 .any(|(taken_from, key)| *taken_from == parent && key == field);
-            if !already_reported {
-                problems.push(ConfigProblem::new(path.to_string(), message));
+            if already_reported {
+                break;
             }
-            break;
         }
+        // A missing field is the fault of the mapping that lacks it: taking that mapping
+        // out lets the rest be read (a section itself lacking one cannot be read on).
         problems.push(ConfigProblem::new(path.to_string(), message));
         match take_out(&mut section, &path) {
             Some(removed) => taken_out.push(removed),

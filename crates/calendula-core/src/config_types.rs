@@ -161,6 +161,23 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_of_the_wrong_type_is_not_quoted() {
+        for wrong in [
+            serde_json::json!(98765432),
+            serde_json::json!(-98765432),
+            serde_json::json!(98765.432),
+            serde_json::json!(true),
+        ] {
+            let error = serde_json::from_value::<Secret>(wrong.clone()).unwrap_err();
+            let message = error.to_string();
+            assert!(!message.contains(&wrong.to_string()), "{message}");
+            assert!(message.ends_with("expected a string"), "{message}");
+        }
+        let secret: Secret = serde_json::from_value(serde_json::json!("pw")).unwrap();
+        assert_eq!(secret.expose(), "pw");
+    }
+
+    #[test]
     fn displays_in_the_largest_whole_unit() {
         for text in ["500ms", "30s", "5m", "1h", "30d", "90s"] {
             assert_eq!(text.parse::<HumanDuration>().unwrap().to_string(), text);
@@ -168,10 +185,60 @@ mod tests {
     }
 }
 
-/// A configuration value that must never reach a log: `Debug` prints `***`.
-#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema, Default)]
+/// A configuration value that must never reach a log: `Debug` prints `***`, and a value of
+/// the wrong type (a password written as a number) is not quoted in the problem reported.
+#[derive(Clone, PartialEq, Eq, JsonSchema, Default)]
 #[serde(transparent)]
 pub struct Secret(pub String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `any`: a value of another type must reach the visitor, which does not quote it.
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+impl SecretVisitor {
+    fn refuse<E: serde::de::Error>(&self, what: &str) -> Result<Secret, E> {
+        Err(E::custom(format_args!(
+            "invalid type: {what} (not repeated here: it is a secret), expected a string"
+        )))
+    }
+}
+
+impl serde::de::Visitor<'_> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Secret, E> {
+        Ok(Secret(text.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Secret, E> {
+        Ok(Secret(text))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
+        self.refuse("a boolean")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
+        self.refuse("a number")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
+        self.refuse("a number")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
+        self.refuse("a number")
+    }
+}
 
 impl Secret {
     pub fn expose(&self) -> &str {

@@ -13,7 +13,7 @@ pub struct DatabaseConfig {
     /// `host` or `host:port`; empty = run the embedded PostgreSQL.
     pub hosts: Vec<String>,
     /// Port for hosts given without one.
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
     #[schemars(length(min = 1))]
     pub dbname: String,
@@ -49,7 +49,7 @@ pub struct EmbeddedConfig {
     /// Data directory; created on first run, reused afterwards.
     #[schemars(length(min = 1))]
     pub dir: String,
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
     /// Streaming replicas to start beside the primary.
     #[schemars(range(max = 8))]

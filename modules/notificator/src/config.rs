@@ -32,6 +32,7 @@ pub struct NotificatorConfig {
     #[schemars(range(min = 1, max = 100_000))]
     pub max_in_flight: u32,
     /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
+    #[schemars(schema_with = "channels_schema")]
     pub channels: BTreeMap<Channel, ObjectOnly<ChannelConfig>>,
 }
 
@@ -49,6 +50,15 @@ impl Default for NotificatorConfig {
             channels: BTreeMap::new(),
         }
     }
+}
+
+/// A map whose keys are channel names (schemars writes a map's values only).
+fn channels_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    let mut schema = gen
+        .subschema_for::<BTreeMap<String, ChannelConfig>>()
+        .into_object();
+    schema.object().property_names = Some(Box::new(gen.subschema_for::<Channel>()));
+    schema.into()
 }
 
 /// The submission port (RFC 6409), which speaks STARTTLS.
@@ -80,7 +90,7 @@ pub enum ChannelConfig {
         #[schemars(length(min = 1))]
         host: String,
         #[serde(default = "default_smtp_port")]
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 65535))]
         port: u16,
         from: String,
         #[serde(default = "default_smtp_tls")]
@@ -97,6 +107,7 @@ pub enum ChannelConfig {
     },
     /// Telegram Bot API `sendMessage`.
     Telegram {
+        #[schemars(length(min = 1))]
         bot_token: Secret,
         #[serde(default = "default_telegram_api")]
         #[schemars(regex(pattern = r"^https?://"))]
