@@ -153,9 +153,25 @@ impl Config {
                     modules,
                 };
                 config.apply_env(env);
+                config.check_env_password(env)?;
                 Ok(config)
             }
             _ => Err(problems),
+        }
+    }
+
+    /// `DB_PASSWORD` replaced `database.password` after the sections were checked.
+    fn check_env_password(&self, env: &Env) -> Result<(), Vec<ConfigProblem>> {
+        let unusable = env
+            .db_password
+            .as_deref()
+            .and_then(|password| self.database.unusable_credential(password));
+        match unusable {
+            Some(message) => Err(vec![ConfigProblem::new(
+                "DB_PASSWORD (environment)",
+                message,
+            )]),
+            None => Ok(()),
         }
     }
 

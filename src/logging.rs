@@ -87,15 +87,29 @@ impl LoggingConfig {
                 "expected at least 1024 bytes",
             ));
         }
-        match self.file.as_deref() {
-            Some("") => problems.push(ConfigProblem::new("file", "expected a path or null")),
-            Some(path) if Path::new(path).is_dir() => problems.push(ConfigProblem::new(
-                "file",
-                format!("{path} is a directory; expected a file path"),
-            )),
-            _ => {}
+        if let Some(problem) = self.file.as_deref().and_then(unusable_log_file) {
+            problems.push(ConfigProblem::new("file", problem));
         }
         problems
+    }
+}
+
+/// Why `path` cannot be the log file, as far as can be told without creating it: not a
+/// path, a directory, or in a directory that does not exist.
+fn unusable_log_file(path: &str) -> Option<String> {
+    let file = Path::new(path);
+    let directory = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if path.is_empty() || path.contains('\0') {
+        Some("expected a path or null".into())
+    } else if file.is_dir() {
+        Some(format!("{path} is a directory; expected a file path"))
+    } else if !directory.is_dir() {
+        Some(format!("{} is not a directory", directory.display()))
+    } else {
+        None
     }
 }
 

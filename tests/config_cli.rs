@@ -339,6 +339,30 @@ fn values_serving_would_fail_on_are_reported() {
         assert!(stderr.contains(expected), "{expected} not in {stderr}");
     }
     assert!(stderr.contains("is a directory"), "{stderr}");
+
+    assert_reported(
+        "database:\n  dbname: \"a\\0b\"\n  user: \"u\\nv\"\nlogging:\n  file: /nonexistent-dir/calendula.log\n",
+        &[
+            "database.dbname: must not contain a NUL byte",
+            "database.user: must not contain a line break with the embedded database",
+            "logging.file: /nonexistent-dir is not a directory",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_calendula"))
+        .args(["--config", dir.path().join("config.yaml").to_str().unwrap()])
+        .args(["config", "check"])
+        .env("DB_PASSWORD", "line\nbreak")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("DB_PASSWORD (environment): must not contain a line break"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("line\nbreak"), "{stderr}");
 }
 
 #[test]

@@ -145,7 +145,30 @@ impl DatabaseConfig {
                 problems.push(ConfigProblem::new(format!("hosts[{i}]"), message));
             }
         }
+        let password = self.password.as_ref().map(Secret::expose);
+        for (key, text) in [
+            ("dbname", Some(&*self.dbname)),
+            ("user", Some(&*self.user)),
+            ("password", password),
+        ] {
+            if let Some(message) = text.and_then(|text| self.unusable_credential(text)) {
+                problems.push(ConfigProblem::new(key, message));
+            }
+        }
         problems
+    }
+
+    /// Why PostgreSQL could not be given `text` as a database name, user or password: a
+    /// NUL byte (its protocol ends strings there) or, for the embedded database, a line
+    /// break (the launcher writes them into PostgreSQL's files).
+    pub fn unusable_credential(&self, text: &str) -> Option<&'static str> {
+        if text.contains('\0') {
+            Some("must not contain a NUL byte")
+        } else if self.hosts.is_empty() && text.contains(['\n', '\r']) {
+            Some("must not contain a line break with the embedded database")
+        } else {
+            None
+        }
     }
 
     /// The configured hosts with their ports (validated beforehand).
