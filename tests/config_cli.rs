@@ -271,11 +271,11 @@ fn problems_in_a_channel_entry_name_the_channel() {
         ),
         (
             "      slack: {sender: webhook, url: 'http://x', colour: red}\n",
-            "modules.notificator.channels.slack: unknown field `colour`",
+            "modules.notificator.channels.slack.colour: unknown field `colour`",
         ),
         (
             "      telegram: {sender: log, colour: red}\n",
-            "modules.notificator.channels.telegram: unknown field `colour`",
+            "modules.notificator.channels.telegram.colour: unknown field `colour`",
         ),
         (
             "      fax: {sender: log}\n",
@@ -286,6 +286,20 @@ fn problems_in_a_channel_entry_name_the_channel() {
         assert_eq!(code, 2, "{channels}: {stderr}");
         assert!(stderr.contains(expected), "{expected} not in {stderr}");
     }
+}
+
+/// With `sender` first, each problem in a channel names its key, and every one is
+/// reported.
+#[test]
+fn every_problem_in_a_channel_names_its_key() {
+    assert_reported(
+        "modules:\n  notificator:\n    channels:\n      email: {sender: smtp, host: h, from: a@b.c, tls: ssl, port: x, extra: 1}\n",
+        &[
+            "modules.notificator.channels.email.tls: unknown variant `ssl`",
+            "modules.notificator.channels.email.port: invalid type",
+            "modules.notificator.channels.email.extra: unknown field `extra`",
+        ],
+    );
 }
 
 /// A channel missing a field is taken out and the section read on: the other channels'

@@ -35,7 +35,8 @@ pub struct ErrorBody {
 #[error("{status}: {} ({})", body.error, body.detail)]
 pub struct ApiError {
     pub status: Status,
-    pub body: ErrorBody,
+    /// Boxed: an `ApiError` travels in every `Result` of the request path.
+    pub body: Box<ErrorBody>,
     /// A statement found its database host read-only or gone: the hosts' roles are
     /// re-checked when this is answered (see [`RecheckDatabaseHosts`]).
     host_fault: bool,
@@ -54,11 +55,11 @@ impl ApiError {
         detail: impl Into<serde_json::Value>,
         field: Option<&str>,
     ) -> Self {
-        let body = ErrorBody {
+        let body = Box::new(ErrorBody {
             error: error.into(),
             detail: detail.into(),
             field: field.map(str::to_owned),
-        };
+        });
         Self {
             status,
             body,

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use calendula_core::config_types::{HumanDuration, Secret, EXPECTED_PORT};
 use calendula_core::models::Channel;
-use calendula_core::strict_structs::ObjectOnly;
 use calendula_core::ConfigProblem;
+use schemars::gen::SchemaGenerator;
+use schemars::schema::{InstanceType, Metadata, Schema, SchemaObject, SubschemaValidation};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -33,7 +36,7 @@ pub struct NotificatorConfig {
     pub max_in_flight: u32,
     /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
     #[schemars(schema_with = "channels_schema")]
-    pub channels: BTreeMap<Channel, ObjectOnly<ChannelConfig>>,
+    pub channels: BTreeMap<Channel, ChannelConfig>,
 }
 
 impl Default for NotificatorConfig {
@@ -53,7 +56,7 @@ impl Default for NotificatorConfig {
 }
 
 /// A map whose keys are channel names (schemars writes a map's values only).
-fn channels_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+fn channels_schema(gen: &mut SchemaGenerator) -> Schema {
     let mut schema = gen
         .subschema_for::<BTreeMap<String, ChannelConfig>>()
         .into_object();
@@ -78,50 +81,178 @@ pub enum SmtpTls {
     Tls,
 }
 
-/// How one channel's messages leave the server.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(tag = "sender", rename_all = "lowercase", deny_unknown_fields)]
+/// How one channel's messages leave the server: `sender` names the kind, the other keys
+/// are that kind's settings.
+#[derive(Debug, Clone)]
 pub enum ChannelConfig {
-    /// One structured log line per message. (A struct variant: a unit variant of an
-    /// internally tagged enum would let unknown keys beside `sender` through.)
-    Log {},
-    /// A plain-text mail to the user's `email`.
-    Smtp {
-        #[schemars(length(min = 1))]
-        host: String,
-        #[serde(default = "default_smtp_port")]
-        #[schemars(range(min = 1, max = 65535))]
-        port: u16,
-        from: String,
-        #[serde(default = "default_smtp_tls")]
-        tls: SmtpTls,
-        #[serde(default)]
-        username: Option<String>,
-        #[serde(default)]
-        password: Option<Secret>,
-    },
-    /// POSTs the JSON payload (Slack incoming webhooks, SMS gateways).
-    Webhook {
-        #[schemars(regex(pattern = r"^https?://"))]
-        url: String,
-    },
-    /// Telegram Bot API `sendMessage`.
-    Telegram {
-        #[schemars(length(min = 1))]
-        bot_token: Secret,
-        #[serde(default = "default_telegram_api")]
-        #[schemars(regex(pattern = r"^https?://"))]
-        api_base: String,
-    },
+    Log(LogChannel),
+    Smtp(SmtpChannel),
+    Webhook(WebhookChannel),
+    Telegram(TelegramChannel),
+}
+
+/// One structured log line per message.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogChannel {}
+
+/// A plain-text mail to the user's `email`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpChannel {
+    #[schemars(length(min = 1))]
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    pub from: String,
+    #[serde(default = "default_smtp_tls")]
+    pub tls: SmtpTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+}
+
+/// POSTs the JSON payload (Slack incoming webhooks, SMS gateways).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookChannel {
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub url: String,
+}
+
+/// Telegram Bot API `sendMessage`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramChannel {
+    #[schemars(length(min = 1))]
+    pub bot_token: Secret,
+    #[serde(default = "default_telegram_api")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub api_base: String,
+}
+
+/// The values of `sender`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SenderKind {
+    Log,
+    Smtp,
+    Webhook,
+    Telegram,
+}
+
+impl SenderKind {
+    const ALL: [(SenderKind, &'static str); 4] = [
+        (Self::Log, "log"),
+        (Self::Smtp, "smtp"),
+        (Self::Webhook, "webhook"),
+        (Self::Telegram, "telegram"),
+    ];
+
+    /// This kind's settings, from the rest of the channel's map.
+    fn read<'de, D: Deserializer<'de>>(self, settings: D) -> Result<ChannelConfig, D::Error> {
+        Ok(match self {
+            Self::Log => ChannelConfig::Log(LogChannel::deserialize(settings)?),
+            Self::Smtp => ChannelConfig::Smtp(SmtpChannel::deserialize(settings)?),
+            Self::Webhook => ChannelConfig::Webhook(WebhookChannel::deserialize(settings)?),
+            Self::Telegram => ChannelConfig::Telegram(TelegramChannel::deserialize(settings)?),
+        })
+    }
+}
+
+/// By hand rather than serde's internally tagged enum, which buffers the whole map and so
+/// reports any problem in it against the channel and stops at the first. With `sender`
+/// first, as it is usually written, the settings are read in place: each problem names its
+/// key (`channels.email.port`), and `config check` reports every one.
+impl<'de> Deserialize<'de> for ChannelConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ChannelVisitor)
+    }
+}
+
+struct ChannelVisitor;
+
+impl<'de> Visitor<'de> for ChannelVisitor {
+    type Value = ChannelConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map with `sender` (log, smtp, webhook or telegram)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ChannelConfig, A::Error> {
+        let mut before = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "sender" {
+                before.insert(key, map.next_value()?);
+                continue;
+            }
+            let sender: SenderKind = map.next_value()?;
+            if before.is_empty() {
+                return sender.read(MapAccessDeserializer::new(map));
+            }
+            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                before.insert(key, value);
+            }
+            return sender
+                .read(serde_json::Value::Object(before))
+                .map_err(A::Error::custom);
+        }
+        Err(A::Error::missing_field("sender"))
+    }
+}
+
+/// One object per kind of sender: its settings and `sender` naming it.
+impl JsonSchema for ChannelConfig {
+    fn schema_name() -> String {
+        "ChannelConfig".into()
+    }
+
+    fn json_schema(gen: &mut SchemaGenerator) -> Schema {
+        let variants = SenderKind::ALL
+            .iter()
+            .map(|(kind, name)| {
+                let mut variant = match kind {
+                    SenderKind::Log => LogChannel::json_schema(gen),
+                    SenderKind::Smtp => SmtpChannel::json_schema(gen),
+                    SenderKind::Webhook => WebhookChannel::json_schema(gen),
+                    SenderKind::Telegram => TelegramChannel::json_schema(gen),
+                }
+                .into_object();
+                let tag = SchemaObject {
+                    instance_type: Some(InstanceType::String.into()),
+                    enum_values: Some(vec![(*name).into()]),
+                    ..SchemaObject::default()
+                };
+                let object = variant.object();
+                object.properties.insert("sender".into(), tag.into());
+                object.required.insert("sender".into());
+                variant.into()
+            })
+            .collect();
+        SchemaObject {
+            metadata: Some(Box::new(Metadata {
+                description: Some("How one channel's messages leave the server.".into()),
+                ..Metadata::default()
+            })),
+            subschemas: Some(Box::new(SubschemaValidation {
+                one_of: Some(variants),
+                ..SubschemaValidation::default()
+            })),
+            ..SchemaObject::default()
+        }
+        .into()
+    }
 }
 
 impl ChannelConfig {
     pub fn sender_name(&self) -> &'static str {
         match self {
-            Self::Log {} => "log",
-            Self::Smtp { .. } => "smtp",
-            Self::Webhook { .. } => "webhook",
-            Self::Telegram { .. } => "telegram",
+            Self::Log(_) => "log",
+            Self::Smtp(_) => "smtp",
+            Self::Webhook(_) => "webhook",
+            Self::Telegram(_) => "telegram",
         }
     }
 }
@@ -177,18 +308,18 @@ impl NotificatorConfig {
             "max_in_flight",
             "expected an integer between 1 and 100000",
         );
-        for (channel, ObjectOnly(sender)) in &self.channels {
+        for (channel, sender) in &self.channels {
             let key = channel.as_str();
             match sender {
-                ChannelConfig::Webhook { url } => check(
+                ChannelConfig::Webhook(WebhookChannel { url }) => check(
                     is_http_url(url),
                     &format!("channels.{key}.url"),
                     "expected an http(s) URL",
                 ),
-                ChannelConfig::Telegram {
+                ChannelConfig::Telegram(TelegramChannel {
                     api_base,
                     bot_token,
-                } => {
+                }) => {
                     check(
                         is_http_url(api_base),
                         &format!("channels.{key}.api_base"),
@@ -200,14 +331,14 @@ impl NotificatorConfig {
                         "expected a bot token",
                     );
                 }
-                ChannelConfig::Smtp {
+                ChannelConfig::Smtp(SmtpChannel {
                     host,
                     port,
                     from,
                     username,
                     password,
                     ..
-                } => {
+                }) => {
                     check(
                         username.is_some() == password.is_some(),
                         &format!("channels.{key}.password"),
@@ -225,7 +356,7 @@ impl NotificatorConfig {
                         "expected an email address",
                     );
                 }
-                ChannelConfig::Log {} => {}
+                ChannelConfig::Log(_) => {}
             }
         }
         problems
@@ -246,10 +377,36 @@ mod tests {
             serde_yaml::from_str("{sender: smtp, host: mail.example.org, from: cal@example.org}")
                 .unwrap();
         match channel {
-            ChannelConfig::Smtp { port, tls, .. } => {
+            ChannelConfig::Smtp(SmtpChannel { port, tls, .. }) => {
                 assert_eq!((port, tls), (587, SmtpTls::Starttls));
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sender_may_come_anywhere_in_the_channel() {
+        for yaml in [
+            "{sender: webhook, url: 'https://hooks.example/a'}",
+            "{url: 'https://hooks.example/a', sender: webhook}",
+        ] {
+            let channel: ChannelConfig = serde_yaml::from_str(yaml).unwrap();
+            assert!(
+                matches!(&channel, ChannelConfig::Webhook(WebhookChannel { url }) if url == "https://hooks.example/a"),
+                "{yaml}: {channel:?}"
+            );
+        }
+        for (yaml, expected) in [
+            (
+                "{url: 'https://x', colour: red, sender: webhook}",
+                "unknown field `colour`",
+            ),
+            ("{url: 'https://x'}", "missing field `sender`"),
+            ("{sender: pigeon}", "unknown variant `pigeon`"),
+            ("[webhook, 'https://x']", "expected a map with `sender`"),
+        ] {
+            let error = serde_yaml::from_str::<ChannelConfig>(yaml).unwrap_err();
+            assert!(error.to_string().contains(expected), "{yaml}: {error}");
         }
     }
 }

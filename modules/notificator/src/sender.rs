@@ -13,7 +13,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use pg_multihost::with_causes;
 use serde_json::{json, Value};
 
-use crate::config::{ChannelConfig, NotificatorConfig, SmtpTls};
+use crate::config::{
+    ChannelConfig, NotificatorConfig, SmtpChannel, SmtpTls, TelegramChannel, WebhookChannel,
+};
 
 /// One message to one recipient about one occurrence.
 #[derive(Debug, Clone)]
@@ -138,15 +140,15 @@ impl Sender {
                 .map_err(|e| format!("HTTP client: {e}"))
         };
         Ok(match config {
-            ChannelConfig::Log {} => Self::Log,
-            ChannelConfig::Webhook { url } => Self::Webhook {
+            ChannelConfig::Log(_) => Self::Log,
+            ChannelConfig::Webhook(WebhookChannel { url }) => Self::Webhook {
                 client: http()?,
                 url: url.clone(),
             },
-            ChannelConfig::Telegram {
+            ChannelConfig::Telegram(TelegramChannel {
                 bot_token,
                 api_base,
-            } => Self::Telegram {
+            }) => Self::Telegram {
                 client: http()?,
                 url: format!(
                     "{}/bot{}/sendMessage",
@@ -154,14 +156,14 @@ impl Sender {
                     bot_token.expose()
                 ),
             },
-            ChannelConfig::Smtp {
+            ChannelConfig::Smtp(SmtpChannel {
                 host,
                 port,
                 from,
                 tls,
                 username,
                 password,
-            } => {
+            }) => {
                 let builder = match tls {
                     SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
                     SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
