@@ -13,6 +13,7 @@
 //!   and `fallback_master` is set. Among the candidates the **greedy** policy takes the
 //!   host with the most free connections, `max_size - in use`, ties broken uniformly at
 //!   random.
+//!   While more than one host answers as master (a split brain), no write is handed out.
 //! - The whole acquire (waiting for a suitable host, then for a connection of its pool)
 //!   runs under one deadline, `timeout`; then it fails with [`AcquireError::NoHost`].
 //! - A host's pool exists only while the host is up, and is replaced when its role

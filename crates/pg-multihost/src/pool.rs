@@ -113,6 +113,8 @@ struct Inner {
     checkers: Mutex<Vec<JoinHandle<()>>>,
     failed_reads: AtomicU64,
     failed_writes: AtomicU64,
+    /// Two or more hosts were masters at the last write's choice (see `two_masters`).
+    split_brain: AtomicBool,
 }
 
 /// A pool over several PostgreSQL hosts: one bb8 pool of diesel-async connections per
@@ -278,6 +280,7 @@ impl MultiHostPool {
                 checkers: Mutex::new(checkers),
                 failed_reads: AtomicU64::new(0),
                 failed_writes: AtomicU64::new(0),
+                split_brain: AtomicBool::new(false),
             }),
         })
     }
@@ -364,7 +367,8 @@ impl MultiHostPool {
         })
     }
 
-    /// The host an acquire with `options` would use now, if any: writes take the master;
+    /// The host an acquire with `options` would use now, if any: writes take the master
+    /// (none while two hosts answer as master);
     /// reads take the replicas that are up and not lagging, plus the master with
     /// probability `master_as_replica_weight`; with no such replica, the master if
     /// `fallback_master`, else nothing. Among the candidates: greedy.
@@ -373,11 +377,15 @@ impl MultiHostPool {
         let mut masters = Greedy::default();
         let mut replicas = Greedy::default();
         let floor = self.inner.shared.replay_floor();
+        let mut master_count = 0;
         for host in &self.inner.hosts {
             let slot = host.read_slot();
             let Some(pool) = &slot.pool else { continue };
             match slot.role {
-                Role::Master => masters.offer(host, pool, Role::Master, &mut rng),
+                Role::Master => {
+                    master_count += 1;
+                    masters.offer(host, pool, Role::Master, &mut rng)
+                }
                 Role::Replica if options.read_only && !slot.lagging && slot.has_replayed(floor) => {
                     replicas.offer(host, pool, Role::Replica, &mut rng)
                 }
@@ -385,6 +393,9 @@ impl MultiHostPool {
             }
         }
         let chosen = if !options.read_only {
+            if self.two_masters(master_count) {
+                return None;
+            }
             masters
         } else if replicas.best.is_none() {
             if options.fallback_master {
@@ -405,6 +416,26 @@ impl MultiHostPool {
             }
         };
         chosen.best
+    }
+
+    /// More than one master: a replica was promoted while the old primary still runs (a
+    /// split brain). Writing to both would fork the data, so writes wait until only one
+    /// answers as master. Said once per episode.
+    fn two_masters(&self, master_count: usize) -> bool {
+        let split = master_count > 1;
+        if self.inner.split_brain.swap(split, Ordering::Relaxed) != split && split {
+            let masters: Vec<String> = self
+                .hosts()
+                .iter()
+                .filter(|h| h.role == Role::Master)
+                .map(|h| h.addr.to_string())
+                .collect();
+            log::error!(
+                "{} answer as master: no writes until only one does",
+                masters.join(" and ")
+            );
+        }
+        split
     }
 
     /// The index of the host an acquire with `options` would take right now (the same

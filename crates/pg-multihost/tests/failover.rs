@@ -533,3 +533,32 @@ fn a_write_refused_as_read_only_rechecks_at_once_and_drops_old_connections() {
         pool.close().await;
     });
 }
+
+/// A replica promoted while the old primary still runs: two masters. Writes to both would
+/// fork the data, so none is handed out until one of them is gone; reads go on.
+#[test]
+fn no_writes_while_two_hosts_answer_as_master() {
+    let cluster = cluster(1);
+    runtime().block_on(async {
+        let pool = pool_with_roles(config(&cluster), &[Role::Master, Role::Replica]).await;
+        let c = cluster.clone();
+        blocking(move || c.instances()[1].promote().unwrap()).await;
+        wait_until("two masters", Duration::from_secs(10), || {
+            roles(&pool) == [Role::Master, Role::Master]
+        })
+        .await;
+        let budget = Duration::from_millis(300);
+        for _ in 0..3 {
+            assert_no_host(pool.acquire(&AcquireOptions::write(budget)).await, false);
+        }
+        assert!(try_read(&pool).await.is_ok(), "reads go on");
+
+        let c = cluster.clone();
+        blocking(move || c.instances()[0].stop().unwrap()).await;
+        let conn = pool
+            .acquire(&AcquireOptions::write(Duration::from_secs(10)))
+            .await
+            .expect("a write once one master is left");
+        assert_eq!(conn.host_index(), 1);
+    });
+}
