@@ -33,6 +33,7 @@ pub fn build_rocket(config: Config, db: Db, figment: Figment) -> Result<Rocket<B
         .attach(CountInFlight)
         .attach(http::TrailingSlash)
         .attach(http::LargeBodyChunks)
+        .attach(calendula_db::ReadYourWrites)
         .manage(db.recheck_hosts())
         .manage(db)
         .manage(calendula_core::body::BodyTimeout(

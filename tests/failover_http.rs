@@ -288,3 +288,57 @@ fn a_write_refused_as_read_only_has_the_hosts_rechecked_at_once() {
         metrics(&server).contains(&replica_role)
     });
 }
+
+/// Read your writes: a read right after a write sees it, also when the replica that would
+/// serve it has not replayed it yet (the read waits a moment, then the master answers).
+#[test]
+fn a_read_right_after_a_write_sees_it_though_the_replica_lags() {
+    let cluster = Cluster::temporary(1).expect("a primary and a replica");
+    let replica = &cluster.instances()[1];
+    let server = TestServer::with_database_yaml(&database_yaml(&cluster), "");
+    let replica_reads = format!(
+        "calendula_db_replica_lagging{{host=\"127.0.0.1:{}\"}} 0",
+        replica.port()
+    );
+    let replica_takes_reads =
+        || server.get("/ready").0 == StatusCode::OK && metrics(&server).contains(&replica_reads);
+    wait_until(
+        "the replica takes reads",
+        Duration::from_secs(30),
+        replica_takes_reads,
+    );
+
+    replica
+        .psql("postgres", "SELECT pg_wal_replay_pause()")
+        .unwrap();
+    for login in ["ann", "bob", "cid"] {
+        let (status, body) = server.post("/users", user(login));
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = server.get(&format!("/users/{login}"));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{login} right after its creation: {body}"
+        );
+    }
+
+    replica
+        .psql("postgres", "SELECT pg_wal_replay_resume()")
+        .unwrap();
+    wait_until(
+        "the replica takes reads again",
+        Duration::from_secs(10),
+        replica_takes_reads,
+    );
+    let (status, body) = server.post("/users", user("dan"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let before = acquires(&server, replica);
+    for _ in 0..5 {
+        assert_eq!(server.get("/users/dan").0, StatusCode::OK);
+    }
+    assert!(
+        acquires(&server, replica) >= before + 5,
+        "a replica that caught up serves the reads: {}",
+        metrics(&server)
+    );
+}

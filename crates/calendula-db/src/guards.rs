@@ -2,19 +2,21 @@
 //! only read, `WriteConn` for routes that write.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use calendula_core::error::remember_failure;
 use calendula_core::{ApiError, ApiResult};
 use diesel_async::AsyncPgConnection;
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::request::{FromRequest, Outcome};
-use rocket::Request;
+use rocket::{Request, Response};
 use rocket_okapi::gen::OpenApiGenerator;
 use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 
 use crate::pool::{Conn, Db};
 
 macro_rules! connection_guard {
-    ($name:ident, $acquire:ident, $doc:literal) => {
+    ($name:ident, $acquire:ident, $on_acquired:expr, $doc:literal) => {
         #[doc = $doc]
         pub struct $name(Conn);
 
@@ -37,7 +39,10 @@ macro_rules! connection_guard {
 
             async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
                 match acquire(req, |db| Box::pin(db.$acquire())).await {
-                    Ok(conn) => Outcome::Success($name(conn)),
+                    Ok(conn) => {
+                        ($on_acquired)(req);
+                        Outcome::Success($name(conn))
+                    }
                     Err(e) => Outcome::Error(remember_failure(req, e)),
                 }
             }
@@ -55,12 +60,52 @@ macro_rules! connection_guard {
     };
 }
 
-connection_guard!(ReadConn, read, "A connection for a read-only route.");
+connection_guard!(
+    ReadConn,
+    read,
+    |_: &Request<'_>| {},
+    "A connection for a read-only route."
+);
 connection_guard!(
     WriteConn,
     write,
+    |req: &Request<'_>| wrote(req).store(true, Ordering::Relaxed),
     "A connection on the primary, for a route that writes."
 );
+
+/// Whether the request took a [`WriteConn`].
+fn wrote<'r>(req: &'r Request<'_>) -> &'r AtomicBool {
+    &req.local_cache(|| TookWriteConn(AtomicBool::new(false))).0
+}
+
+struct TookWriteConn(AtomicBool);
+
+/// Records the master's WAL position after each request that wrote successfully, so that
+/// reads right after it see the write even when a replica serves them
+/// ([`pg_multihost::MultiHostPool::record_write`]): a client that creates a user and then
+/// asks for it is not told 404 by a replica a millisecond behind.
+pub struct ReadYourWrites;
+
+#[rocket::async_trait]
+impl Fairing for ReadYourWrites {
+    fn info(&self) -> Info {
+        Info {
+            name: "read your writes",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if !wrote(req).load(Ordering::Relaxed) || !res.status().class().is_success() {
+            return;
+        }
+        if let Some(db) = req.rocket().state::<Db>() {
+            if let Err(e) = db.pool().record_write().await {
+                log::debug!(target: "calendula::db", "recording the write position: {e}");
+            }
+        }
+    }
+}
 
 type Acquire<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Conn>> + Send + 'a>>;

@@ -15,5 +15,5 @@ pub mod users;
 
 pub use config::{DatabaseConfig, EmbeddedConfig};
 pub use current_user::{CurrentUser, Session, SessionKeepAlive, SessionUser, Writer};
-pub use guards::{ReadConn, WriteConn};
+pub use guards::{ReadConn, ReadYourWrites, WriteConn};
 pub use pool::{Conn, Db, HostAddr};

@@ -2,6 +2,7 @@
 //! to re-check), reads the host's role and replay lag on a dedicated connection under a
 //! `refresh_timeout` deadline, and moves the host between master, replica and down.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -205,9 +206,12 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     let lag_changed = slot.lagging != lagging;
     slot.lagging = lagging;
     let floor = shared.replay_floor();
-    let was_short = slot.role == Role::Replica && !slot.has_replayed(floor);
-    slot.replayed = position.filter(|_| role == Role::Replica);
-    let caught_up = was_short && slot.has_replayed(floor);
+    let was_short = before == Role::Replica && !host.has_replayed(floor);
+    match position.filter(|_| role == Role::Replica) {
+        Some(position) => host.replayed.fetch_max(position, Ordering::AcqRel),
+        None => host.replayed.swap(0, Ordering::AcqRel),
+    };
+    let caught_up = was_short && role == Role::Replica && host.has_replayed(floor);
     drop(slot);
 
     if before != role {
@@ -220,7 +224,7 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             log::info!(
                 "{}: closing its connections, {} of them in use (their statements fail now)",
                 host.addr,
-                host.in_use.load(std::sync::atomic::Ordering::Relaxed)
+                host.in_use.load(Ordering::Relaxed)
             );
             host.close_connections();
         }

@@ -55,17 +55,7 @@ pub(crate) struct Slot {
     pub(crate) role: Role,
     /// Replica lagging more than `max_replica_lag`.
     pub(crate) lagging: bool,
-    /// WAL replayed by a replica at its last check, in bytes.
-    pub(crate) replayed: Option<u64>,
     pub(crate) pool: Option<BbPool>,
-}
-
-impl Slot {
-    /// A replica has replayed the master's WAL up to `floor` (see
-    /// [`crate::MultiHostPool::require_replayed`]; 0: no requirement).
-    pub(crate) fn has_replayed(&self, floor: u64) -> bool {
-        floor == 0 || self.replayed.is_some_and(|position| position >= floor)
-    }
 }
 
 /// Counters and the check-latency window, behind a mutex touched by the checker (once per
@@ -112,6 +102,9 @@ pub(crate) struct Host {
     pub(crate) recheck: Notify,
     pub(crate) stats: Mutex<CheckStats>,
     pub(crate) acquires: AtomicU64,
+    /// WAL a replica is known to have replayed, in bytes (its last check, or a read that
+    /// looked since); 0 while it is no replica.
+    pub(crate) replayed: AtomicU64,
     pub(crate) acquire_wait_nanos: AtomicU64,
     /// Bumped when the host goes down: every connection it opened closes, the checked-out
     /// ones included (see [`ConnectOptions::connect_closable`]).
@@ -126,7 +119,6 @@ impl Host {
             slot: RwLock::new(Slot {
                 role: Role::Down,
                 lagging: false,
-                replayed: None,
                 pool: None,
             }),
             in_use: AtomicU32::new(0),
@@ -134,6 +126,7 @@ impl Host {
             recheck: Notify::new(),
             stats: Mutex::new(CheckStats::default()),
             acquires: AtomicU64::new(0),
+            replayed: AtomicU64::new(0),
             acquire_wait_nanos: AtomicU64::new(0),
             close_connections: watch::Sender::new(0),
         }
@@ -163,6 +156,11 @@ impl Host {
     pub(crate) fn free(&self) -> u32 {
         self.max_size
             .saturating_sub(self.in_use.load(Ordering::Relaxed))
+    }
+
+    /// Has replayed the master's WAL up to `position` (0: no requirement).
+    pub(crate) fn has_replayed(&self, position: u64) -> bool {
+        position == 0 || self.replayed.load(Ordering::Acquire) >= position
     }
 
     pub(crate) fn record_acquire(&self, waited: Duration) {
@@ -349,7 +347,7 @@ impl Host {
                 let state = p.state();
                 (state.connections, state.idle_connections)
             });
-            let lagging = slot.role == Role::Replica && (slot.lagging || !slot.has_replayed(floor));
+            let lagging = slot.role == Role::Replica && (slot.lagging || !self.has_replayed(floor));
             (slot.role, lagging, size, idle)
         };
         let stats = self.lock_stats();

@@ -14,6 +14,8 @@
 //!   host with the most free connections, `max_size - in use`, ties broken uniformly at
 //!   random.
 //!   While more than one host answers as master (a split brain), no write is handed out.
+//! - [`MultiHostPool::record_write`] after a write: reads then see it (a replica that has
+//!   not replayed it is waited for briefly, then the master serves the read).
 //! - The whole acquire (waiting for a suitable host, then for a connection of its pool)
 //!   runs under one deadline, `timeout`; then it fails with [`AcquireError::NoHost`].
 //! - A host's pool exists only while the host is up, and is replaced when its role

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::AsyncPgConnection;
 use rand::Rng;
 use tokio::sync::{watch, Notify};
@@ -14,6 +16,13 @@ use tokio::time::Instant;
 use crate::config::{ConnectOptions, HostAddr, PoolConfig};
 use crate::host::{BbPool, Host, HostSnapshot, Manager, Role};
 use crate::wal::MasterWal;
+
+/// Longest a read waits for a replica to replay the writes recorded with
+/// [`MultiHostPool::record_write`] before it takes the master instead.
+const CATCH_UP_WAIT: Duration = Duration::from_millis(100);
+
+/// Pause between two looks at a replica catching up.
+const CATCH_UP_POLL: Duration = Duration::from_millis(2);
 
 /// How one acquire chooses its host, and how long it may take.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,6 +100,9 @@ pub(crate) struct Shared {
     master_wal: Mutex<MasterWal>,
     /// WAL position a replica must have replayed to take reads (0: none).
     replay_floor: AtomicU64,
+    /// The master's WAL position after the last write recorded (0: none): what reads
+    /// should see (see [`MultiHostPool::record_write`]).
+    write_floor: AtomicU64,
 }
 
 impl Shared {
@@ -257,6 +269,7 @@ impl MultiHostPool {
             changed: Notify::new(),
             master_wal: Mutex::default(),
             replay_floor: AtomicU64::new(0),
+            write_floor: AtomicU64::new(0),
         });
         let (shutdown, _) = watch::channel(false);
         let checkers = hosts
@@ -333,7 +346,11 @@ impl MultiHostPool {
                             if let Ok(conn) = got {
                                 host.in_use.fetch_add(1, Ordering::Relaxed);
                                 host.record_acquire(started.elapsed());
-                                return Ok(PooledConn { conn, host, role });
+                                let conn = PooledConn { conn, host, role };
+                                return Ok(match role {
+                                    Role::Replica => self.caught_up(conn, options, deadline).await,
+                                    _ => conn,
+                                });
                             }
                         }
                         _ = changed => {}
@@ -386,7 +403,7 @@ impl MultiHostPool {
                     master_count += 1;
                     masters.offer(host, pool, Role::Master, &mut rng)
                 }
-                Role::Replica if options.read_only && !slot.lagging && slot.has_replayed(floor) => {
+                Role::Replica if options.read_only && !slot.lagging && host.has_replayed(floor) => {
                     replicas.offer(host, pool, Role::Replica, &mut rng)
                 }
                 _ => {}
@@ -461,6 +478,69 @@ impl MultiHostPool {
             .replay_floor
             .fetch_max(position, Ordering::AcqRel);
         self.inner.shared.changed.notify_waiters();
+    }
+
+    /// Records the master's WAL position, to be called after a write committed: reads
+    /// then see that write. A replica that has not replayed it yet is waited for (at
+    /// most 100 ms), then the master answers instead (with `fallback_master`; otherwise
+    /// the replica, as it is). Nothing is recorded while no replica is up.
+    pub async fn record_write(&self) -> Result<(), String> {
+        let any_replica = self
+            .inner
+            .hosts
+            .iter()
+            .any(|h| h.read_slot().role == Role::Replica);
+        if !any_replica {
+            return Ok(());
+        }
+        let mut conn = self.write().await.map_err(|e| e.to_string())?;
+        let position = wal_position(&mut conn, "pg_current_wal_lsn()")
+            .await?
+            .ok_or("the master has no WAL position")?;
+        self.inner
+            .shared
+            .write_floor
+            .fetch_max(position, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// `conn`, on a replica, once its host has replayed the writes recorded so far; when it
+    /// has not within [`CATCH_UP_WAIT`], a master connection instead if reads may fall back
+    /// to the master and one is to be had soon, otherwise `conn` as it is (also at once
+    /// while no master is known).
+    async fn caught_up(
+        &self,
+        mut conn: PooledConn,
+        options: &AcquireOptions,
+        deadline: Instant,
+    ) -> PooledConn {
+        let floor = self.inner.shared.write_floor.load(Ordering::Acquire);
+        // With no master there is nothing fresher to read from (a replica cut off by a
+        // failover may never replay the last write).
+        if conn.host.has_replayed(floor) || self.master().is_none() {
+            return conn;
+        }
+        let give_up = (Instant::now() + CATCH_UP_WAIT).min(deadline);
+        while let Ok(Some(position)) = wal_position(&mut conn, "pg_last_wal_replay_lsn()").await {
+            conn.host.replayed.fetch_max(position, Ordering::AcqRel);
+            if position >= floor {
+                return conn;
+            }
+            if Instant::now() + CATCH_UP_POLL > give_up {
+                break;
+            }
+            tokio::time::sleep(CATCH_UP_POLL).await;
+        }
+        if options.fallback_master {
+            let budget = deadline
+                .saturating_duration_since(Instant::now())
+                .min(CATCH_UP_WAIT);
+            let budget = AcquireOptions::write(budget);
+            if let Ok(master) = Box::pin(self.acquire(&budget)).await {
+                return master;
+            }
+        }
+        conn
     }
 
     /// Asks every host's checker to check now rather than at its next period.
@@ -546,6 +626,20 @@ impl MultiHostPool {
         self.inner.shared.changed.notify_waiters();
         log::debug!("pool closed");
     }
+}
+
+/// `function` (a WAL position function of PostgreSQL) on `conn`, in bytes since `0/0`;
+/// `None` when it is NULL (e.g. the replay position on a server not in recovery).
+async fn wal_position(conn: &mut PooledConn, function: &str) -> Result<Option<u64>, String> {
+    // Here only: its by-value `load` would shadow `AtomicBool::load` in the whole module.
+    use diesel_async::RunQueryDsl;
+    let position: Option<i64> = diesel::select(sql::<Nullable<BigInt>>(&format!(
+        "({function} - '0/0'::pg_lsn)::int8"
+    )))
+    .get_result(&mut **conn)
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(position.and_then(|p| u64::try_from(p).ok()))
 }
 
 #[cfg(test)]

@@ -562,3 +562,64 @@ fn no_writes_while_two_hosts_answer_as_master() {
         assert_eq!(conn.host_index(), 1);
     });
 }
+
+/// `record_write`: a read after it sees the write. A replica that has not replayed it is
+/// waited for briefly, then the master answers (with `fallback_master`), or else the
+/// replica as it is; a replica that has replayed it serves at once.
+#[test]
+fn reads_after_a_recorded_write_see_it() {
+    let cluster = cluster(1);
+    cluster.instances()[0]
+        .psql("calendula", "CREATE TABLE ryw (x int)")
+        .unwrap();
+    runtime().block_on(async {
+        let pool = pool_with_roles(config(&cluster), &[Role::Master, Role::Replica]).await;
+        let mut no_fallback = config(&cluster);
+        no_fallback.fallback_master = false;
+        let strict = pool_with_roles(no_fallback, &[Role::Master, Role::Replica]).await;
+        let c = cluster.clone();
+        blocking(move || {
+            c.instances()[1]
+                .psql("postgres", "SELECT pg_wal_replay_pause()")
+                .unwrap()
+        })
+        .await;
+
+        for p in [&pool, &strict] {
+            let mut conn = p.write().await.unwrap();
+            conn.batch_execute("INSERT INTO ryw VALUES (1)")
+                .await
+                .unwrap();
+            drop(conn);
+            p.record_write().await.unwrap();
+        }
+        let (read, took) = timed(try_read(&pool)).await;
+        assert_eq!(read, Ok(0), "the master answers");
+        assert!(took >= Duration::from_millis(80), "after a wait: {took:?}");
+        assert_eq!(
+            try_read(&strict).await,
+            Ok(1),
+            "no fallback: the replica as it is"
+        );
+
+        let c = cluster.clone();
+        blocking(move || {
+            c.instances()[1]
+                .psql("postgres", "SELECT pg_wal_replay_resume()")
+                .unwrap()
+        })
+        .await;
+        let mut served_by_replica = false;
+        for _ in 0..50 {
+            if try_read(&pool).await == Ok(1) {
+                served_by_replica = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            served_by_replica,
+            "a replica that replayed the write serves reads"
+        );
+    });
+}
