@@ -101,8 +101,11 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, Vec<ConfigProblem>> {
-        let root: Value = serde_yaml::from_str(text)
-            .map_err(|e| vec![ConfigProblem::new("(file)", format!("invalid YAML: {e}"))])?;
+        let invalid =
+            |e: serde_yaml::Error| vec![ConfigProblem::new("(file)", format!("invalid YAML: {e}"))];
+        let mut root: Value = serde_yaml::from_str(text).map_err(invalid)?;
+        // `<<: *anchor` merge keys, which YAML 1.1 files use to share settings.
+        root.apply_merge().map_err(invalid)?;
         let sections = match root {
             Value::Null => serde_yaml::Mapping::new(),
             Value::Mapping(map) => map,

@@ -61,6 +61,15 @@ fn shipped_config_is_valid() {
 }
 
 #[test]
+fn yaml_merge_keys_are_applied() {
+    let (code, stderr) = check(
+        "modules:\n  notificator:\n    channels:\n      slack: &hook {sender: webhook, url: 'https://hooks.example/a'}\n      \
+         sms:\n        <<: *hook\n        url: 'https://sms.example/send'\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
 fn empty_config_means_all_defaults() {
     assert_eq!(check("").0, 0);
 }

@@ -77,6 +77,12 @@ fn deserialize_section<T: DeserializeOwned>(mut section: Value) -> (Option<T>, V
             None => break,
         }
     }
+    if problems.len() == MAX_PROBLEMS {
+        problems.push(ConfigProblem::new(
+            ".",
+            format!("stopped after {MAX_PROBLEMS} problems in this section; there may be more"),
+        ));
+    }
     (None, problems)
 }
 
@@ -166,6 +172,20 @@ mod tests {
         assert_eq!(problems(json!({"size": "big"})).len(), 1);
         let found = problems(json!({}));
         assert_eq!(found, [".: missing field `size`"]);
+    }
+
+    #[test]
+    fn a_section_with_too_many_problems_says_so() {
+        let mut section = serde_json::Map::new();
+        for i in 0..25 {
+            section.insert(format!("unknown{i}"), json!(1));
+        }
+        let problems = problems(Value::Object(section));
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1, "{problems:?}");
+        assert!(
+            problems[MAX_PROBLEMS].contains("there may be more"),
+            "{problems:?}"
+        );
     }
 
     #[test]
