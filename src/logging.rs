@@ -95,21 +95,18 @@ impl LoggingConfig {
 }
 
 /// Why `path` cannot be the log file, as far as can be told without creating it: not a
-/// path, a directory, or in a directory that does not exist.
+/// path, a directory, or under a file (missing directories are created when it opens).
 fn unusable_log_file(path: &str) -> Option<String> {
     let file = Path::new(path);
-    let directory = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let nearest_existing = file.ancestors().skip(1).find(|a| a.exists());
     if path.is_empty() || path.contains('\0') {
         Some("expected a path or null".into())
     } else if file.is_dir() {
         Some(format!("{path} is a directory; expected a file path"))
-    } else if !directory.is_dir() {
-        Some(format!("{} is not a directory", directory.display()))
     } else {
-        None
+        nearest_existing
+            .filter(|a| !a.is_dir())
+            .map(|ancestor| format!("{} is not a directory", ancestor.display()))
     }
 }
 

@@ -135,7 +135,8 @@ async fn run(
 /// Starts the database: for `migrate` (`migrate_wait`) until migrated, for serving without
 /// waiting for a configured host (/ready and the routes answer 503 until a master is known
 /// and migrated). `None` when a stop signal came first; an embedded cluster being started
-/// is not abandoned half-way, but stopped once started.
+/// is not abandoned half-way, but stopped once started (for `migrate`, a start that got as
+/// far as migrating still counts).
 async fn start_database(
     config: &DatabaseConfig,
     migrate_wait: Option<Duration>,
@@ -149,18 +150,28 @@ async fn start_database(
             None => Database::start(&config).await,
         }
     });
+    let joined = |started: Result<Result<Database, String>, tokio::task::JoinError>| {
+        started.map_err(|e| format!("start-up failed: {e}"))?
+    };
     tokio::select! {
-        started = &mut starting => started.map_err(|e| format!("start-up failed: {e}"))?.map(Some),
+        started = &mut starting => joined(started).map(Some),
         () = stop.wait() => {
             log::info!(target: "calendula", "stop requested during start-up");
-            if embedded {
-                if let Ok(Ok(database)) = starting.await {
-                    database.close().await;
-                }
-            } else {
+            if !embedded {
                 starting.abort();
+                return Ok(None);
             }
-            Ok(None)
+            match joined(starting.await) {
+                Ok(database) if migrate_wait.is_some() => Ok(Some(database)),
+                Ok(database) => {
+                    database.close().await;
+                    Ok(None)
+                }
+                Err(e) => {
+                    log::warn!(target: "calendula", "start-up, stopped by a signal: {e}");
+                    Ok(None)
+                }
+            }
         }
     }
 }

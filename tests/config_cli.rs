@@ -363,14 +363,24 @@ fn values_serving_would_fail_on_are_reported() {
     }
     assert!(stderr.contains("is a directory"), "{stderr}");
 
+    let plain_file = log_dir.path().join("plain");
+    std::fs::write(&plain_file, "").unwrap();
     assert_reported(
-        "database:\n  dbname: \"a\\0b\"\n  user: \"u\\nv\"\nlogging:\n  file: /nonexistent-dir/calendula.log\n",
+        &format!(
+            "database:\n  dbname: \"a\\0b\"\n  user: \"u\\nv\"\nlogging:\n  file: {}/logs/calendula.log\n",
+            plain_file.display()
+        ),
         &[
             "database.dbname: must not contain a NUL byte",
             "database.user: must not contain a line break with the embedded database",
-            "logging.file: /nonexistent-dir is not a directory",
+            &format!("logging.file: {} is not a directory", plain_file.display()),
         ],
     );
+    let (code, stderr) = check(&format!(
+        "logging:\n  file: {}/not/yet/there.log\n",
+        log_dir.path().display()
+    ));
+    assert_eq!(code, 0, "missing directories are created: {stderr}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.yaml"), "").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_calendula"))

@@ -240,7 +240,7 @@ fn sigterm_during_start_up_stops_the_embedded_database() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_calendula"))
         .args(["--config", config_file.to_str().unwrap()])
         .args(["--port", &port.to_string()])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -257,8 +257,21 @@ fn sigterm_during_start_up_stops_the_embedded_database() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", output.status);
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        log.contains("stop requested during start-up"),
+        "the signal came during start-up: {log}"
+    );
     let left = processes_under(dir.path());
     assert!(left.is_empty(), "left running: {left:?}");
 }

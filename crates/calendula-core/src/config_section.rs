@@ -102,7 +102,8 @@ fn take_out(section: &mut Value, path: &Path) -> Option<(String, String)> {
             _ => return None,
         };
     }
-    parent.as_object_mut()?.remove(key.as_str())?;
+    // `shift_remove`: the other keys keep their order, so problems come in file order.
+    parent.as_object_mut()?.shift_remove(key.as_str())?;
     Some((dotted(parents), key.clone()))
 }
 

@@ -33,6 +33,9 @@ const CHECK_SQL: &str = "SELECT pg_is_in_recovery(), current_setting('transactio
 /// this far behind, so it must exceed any sensible `max_replica_lag` (see [`keep_positions`]).
 const KEEP_POSITIONS: Duration = Duration::from_secs(60);
 
+/// Shortest time between two checks of one host when re-checks are asked for.
+const MIN_RECHECK_GAP: Duration = Duration::from_millis(50);
+
 /// The checker's own connection: never taken from the pool, so a pool exhausted by
 /// requests cannot starve the health check.
 struct CheckConn {
@@ -71,10 +74,15 @@ pub(crate) async fn run(host: Arc<Host>, shared: Arc<Shared>, mut shutdown: watc
             conn = None; // reconnect next time
         }
         apply(&host, &shared, outcome);
+        let checked_at = tokio::time::Instant::now();
         tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            _ = host.recheck.notified() => {}
+            // Requests failing fast (a host down) ask again and again: not more often.
+            _ = async {
+                host.recheck.notified().await;
+                tokio::time::sleep_until(checked_at + MIN_RECHECK_GAP).await;
+            } => {}
             _ = tokio::time::sleep(shared.config.refresh_delay) => {}
         }
     }
@@ -144,7 +152,11 @@ fn replay_lag(host: &Host, shared: &Shared, checked: &Checked) -> Option<Duratio
     let mut master_wal = shared.lock_master_wal();
     match checked.role {
         Role::Master => {
-            master_wal.record(host.index, now, position, keep_positions(config));
+            if master_wal.record(host.index, now, position, keep_positions(config)) {
+                // After a failover that lost WAL, the new master may stand below positions
+                // the old one reached: replicas are measured against the new one.
+                shared.lower_floors_to(position);
+            }
             None
         }
         _ => {

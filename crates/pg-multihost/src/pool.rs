@@ -22,7 +22,7 @@ use crate::wal::MasterWal;
 const CATCH_UP_WAIT: Duration = Duration::from_millis(100);
 
 /// Pause between two looks at a replica catching up.
-const CATCH_UP_POLL: Duration = Duration::from_millis(2);
+const CATCH_UP_POLL: Duration = Duration::from_millis(5);
 
 /// How one acquire chooses its host, and how long it may take.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,6 +108,13 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn replay_floor(&self) -> u64 {
         self.replay_floor.load(Ordering::Acquire)
+    }
+
+    /// A new master at `position`: no replica is asked to have replayed more.
+    pub(crate) fn lower_floors_to(&self, position: u64) {
+        for floor in [&self.replay_floor, &self.write_floor] {
+            floor.fetch_min(position, Ordering::AcqRel);
+        }
     }
 
     pub(crate) fn lock_master_wal(&self) -> std::sync::MutexGuard<'_, MasterWal> {
@@ -324,11 +331,38 @@ impl MultiHostPool {
     /// A connection chosen as `options` say, within `options.timeout`: waits for a suitable
     /// host to appear (a checker finding one) and for a connection of its pool, re-choosing
     /// whenever a host changes state; fails with [`AcquireError::NoHost`] when the budget
-    /// is spent. Cancel-safe: dropping the future leaks nothing.
+    /// is spent. A read on a replica also waits (briefly) for the writes recorded with
+    /// [`MultiHostPool::record_write`]. Cancel-safe: dropping the future leaks nothing.
     pub async fn acquire(&self, options: &AcquireOptions) -> Result<PooledConn, AcquireError> {
         options.validate()?;
+        let deadline = Instant::now() + options.timeout;
+        let acquired = self
+            .acquire_chosen(options.read_only, deadline, || self.choose(options))
+            .await;
+        if let Err(AcquireError::NoHost { .. }) = acquired {
+            let counter = if options.read_only {
+                &self.inner.failed_reads
+            } else {
+                &self.inner.failed_writes
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        let conn = acquired?;
+        Ok(match conn.role {
+            Role::Replica => self.caught_up(conn, options, deadline).await,
+            _ => conn,
+        })
+    }
+
+    /// A connection of the host `choose` names, re-choosing whenever a host changes state,
+    /// until `deadline`.
+    async fn acquire_chosen(
+        &self,
+        read_only: bool,
+        deadline: Instant,
+        choose: impl Fn() -> Option<(Arc<Host>, BbPool, Role)>,
+    ) -> Result<PooledConn, AcquireError> {
         let started = Instant::now();
-        let deadline = started + options.timeout;
         let inner = &*self.inner;
         loop {
             // Created before looking, so no change between the look and the wait is missed
@@ -337,7 +371,7 @@ impl MultiHostPool {
             if inner.closed.load(Ordering::Acquire) {
                 return Err(AcquireError::Closed);
             }
-            match self.choose(options) {
+            match choose() {
                 Some((host, pool, role)) => {
                     tokio::select! {
                         biased;
@@ -346,11 +380,7 @@ impl MultiHostPool {
                             if let Ok(conn) = got {
                                 host.in_use.fetch_add(1, Ordering::Relaxed);
                                 host.record_acquire(started.elapsed());
-                                let conn = PooledConn { conn, host, role };
-                                return Ok(match role {
-                                    Role::Replica => self.caught_up(conn, options, deadline).await,
-                                    _ => conn,
-                                });
+                                return Ok(PooledConn { conn, host, role });
                             }
                         }
                         _ = changed => {}
@@ -372,24 +402,15 @@ impl MultiHostPool {
         if inner.closed.load(Ordering::Acquire) {
             return Err(AcquireError::Closed);
         }
-        let counter = if options.read_only {
-            &inner.failed_reads
-        } else {
-            &inner.failed_writes
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
         Err(AcquireError::NoHost {
-            read_only: options.read_only,
+            read_only,
             waited: started.elapsed(),
         })
     }
 
-    /// The host an acquire with `options` would use now, if any: writes take the master
-    /// (none while two hosts answer as master);
-    /// reads take the replicas that are up and not lagging, plus the master with
-    /// probability `master_as_replica_weight`; with no such replica, the master if
-    /// `fallback_master`, else nothing. Among the candidates: greedy.
-    fn choose(&self, options: &AcquireOptions) -> Option<(Arc<Host>, BbPool, Role)> {
+    /// The hosts that could serve now, as greedy choices: (masters, replicas that take
+    /// reads, how many masters there are).
+    fn candidates(&self, read_only: bool) -> (Greedy, Greedy, usize) {
         let mut rng = rand::thread_rng();
         let mut masters = Greedy::default();
         let mut replicas = Greedy::default();
@@ -403,14 +424,25 @@ impl MultiHostPool {
                     master_count += 1;
                     masters.offer(host, pool, Role::Master, &mut rng)
                 }
-                Role::Replica if options.read_only && !slot.lagging && host.has_replayed(floor) => {
+                Role::Replica if read_only && !slot.lagging && host.has_replayed(floor) => {
                     replicas.offer(host, pool, Role::Replica, &mut rng)
                 }
                 _ => {}
             }
         }
+        (masters, replicas, master_count)
+    }
+
+    /// The host an acquire with `options` would use now, if any: writes take the master
+    /// (none while two hosts answer as master); reads take the replicas that are up and
+    /// not lagging, plus the master with probability `master_as_replica_weight`; with no
+    /// such replica, the master if `fallback_master`, else nothing. Among the candidates:
+    /// greedy.
+    fn choose(&self, options: &AcquireOptions) -> Option<(Arc<Host>, BbPool, Role)> {
+        let (masters, replicas, master_count) = self.candidates(options.read_only);
+        let split_brain = self.two_masters(master_count);
         let chosen = if !options.read_only {
-            if self.two_masters(master_count) {
+            if split_brain {
                 return None;
             }
             masters
@@ -421,6 +453,7 @@ impl MultiHostPool {
                 return None;
             }
         } else {
+            let mut rng = rand::thread_rng();
             let include_master = match options.master_as_replica_weight {
                 Some(w) if w >= 1.0 => true,
                 Some(w) if w > 0.0 => rng.gen::<f64>() < w,
@@ -483,7 +516,8 @@ impl MultiHostPool {
     /// Records the master's WAL position, to be called after a write committed: reads
     /// then see that write. A replica that has not replayed it yet is waited for (at
     /// most 100 ms), then the master answers instead (with `fallback_master`; otherwise
-    /// the replica, as it is). Nothing is recorded while no replica is up.
+    /// the replica, as it is). Nothing is recorded while no replica is up; waits at most
+    /// 100 ms for a master connection.
     pub async fn record_write(&self) -> Result<(), String> {
         let any_replica = self
             .inner
@@ -493,7 +527,11 @@ impl MultiHostPool {
         if !any_replica {
             return Ok(());
         }
-        let mut conn = self.write().await.map_err(|e| e.to_string())?;
+        // Bounded: the write has committed, and its answer should not wait on a busy pool.
+        let mut conn = self
+            .acquire(&AcquireOptions::write(CATCH_UP_WAIT))
+            .await
+            .map_err(|e| e.to_string())?;
         let position = wal_position(&mut conn, "pg_current_wal_lsn()")
             .await?
             .ok_or("the master has no WAL position")?;
@@ -521,7 +559,11 @@ impl MultiHostPool {
             return conn;
         }
         let give_up = (Instant::now() + CATCH_UP_WAIT).min(deadline);
-        while let Ok(Some(position)) = wal_position(&mut conn, "pg_last_wal_replay_lsn()").await {
+        // Each look is bounded too: a frozen replica would not answer at all.
+        while let Ok(Ok(Some(position))) =
+            tokio::time::timeout_at(give_up, wal_position(&mut conn, "pg_last_wal_replay_lsn()"))
+                .await
+        {
             conn.host.replayed.fetch_max(position, Ordering::AcqRel);
             if position >= floor {
                 return conn;
@@ -531,16 +573,12 @@ impl MultiHostPool {
             }
             tokio::time::sleep(CATCH_UP_POLL).await;
         }
-        if options.fallback_master {
-            let budget = deadline
-                .saturating_duration_since(Instant::now())
-                .min(CATCH_UP_WAIT);
-            let budget = AcquireOptions::write(budget);
-            if let Ok(master) = Box::pin(self.acquire(&budget)).await {
-                return master;
-            }
+        if !options.fallback_master {
+            return conn;
         }
-        conn
+        let budget = deadline.min(Instant::now() + CATCH_UP_WAIT);
+        let master = self.acquire_chosen(true, budget, || self.candidates(false).0.best);
+        master.await.unwrap_or(conn)
     }
 
     /// Asks every host's checker to check now rather than at its next period.

@@ -28,9 +28,17 @@ pub(crate) struct MasterWal {
 
 impl MasterWal {
     /// Records the master's position at a check; positions older than `keep` are dropped
-    /// (a replica behind all of them is at least `keep` behind).
-    pub(crate) fn record(&mut self, master: usize, at: Instant, position: u64, keep: Duration) {
-        if self.master != Some(master) {
+    /// (a replica behind all of them is at least `keep` behind). True when `master` is
+    /// another host than the last one recorded.
+    pub(crate) fn record(
+        &mut self,
+        master: usize,
+        at: Instant,
+        position: u64,
+        keep: Duration,
+    ) -> bool {
+        let new_master = self.master != Some(master);
+        if new_master {
             *self = Self {
                 master: Some(master),
                 ..Self::default()
@@ -49,6 +57,7 @@ impl MasterWal {
         {
             self.samples.pop_front();
         }
+        new_master
     }
 
     /// The lag at `at` of a replica that has replayed up to `replayed`: zero when it has
@@ -128,12 +137,12 @@ mod tests {
         let t0 = Instant::now();
         let mut wal = MasterWal::default();
         for i in 0..100 {
-            wal.record(0, t0 + secs(i), 1000 + i, KEEP);
+            assert_eq!(wal.record(0, t0 + secs(i), 1000 + i, KEEP), i == 0);
         }
         // Kept: the positions of the last 60 s; a replica behind them all is as far behind
         // as the oldest.
         assert_eq!(wal.replica_lag(t0 + secs(99), 0, FRESH), Some(secs(60)));
-        wal.record(1, t0 + secs(100), 5000, KEEP);
+        assert!(wal.record(1, t0 + secs(100), 5000, KEEP), "a new master");
         assert_eq!(
             wal.replica_lag(t0 + secs(100), 4000, FRESH),
             Some(Duration::ZERO)
