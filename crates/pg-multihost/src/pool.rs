@@ -473,7 +473,13 @@ impl MultiHostPool {
     /// answers as master. Said once per episode.
     fn two_masters(&self, master_count: usize) -> bool {
         let split = master_count > 1;
-        if self.inner.split_brain.swap(split, Ordering::Relaxed) != split && split {
+        let flag = &self.inner.split_brain;
+        // Read first: every acquire passes here, and a write to the flag each time would
+        // bounce its cache line between cores.
+        if flag.load(Ordering::Relaxed) != split
+            && flag.swap(split, Ordering::Relaxed) != split
+            && split
+        {
             let masters: Vec<String> = self
                 .hosts()
                 .iter()
