@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::logging::{LogFormat, LoggingConfig};
+use crate::logging::LoggingConfig;
 
 /// The `limits` section.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -183,8 +183,8 @@ impl Config {
             self.database.password = Some(Secret(password.clone()));
         }
         if env.dev_mode {
-            self.logging.format = LogFormat::Text;
             self.logging.stdout = true;
+            self.logging.stdout_text = true;
         }
     }
 }
@@ -330,4 +330,22 @@ fn object_schema(object: ObjectValidation) -> Schema {
         ..Default::default()
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::LogFormat;
+
+    #[test]
+    fn dev_mode_writes_text_to_stdout_and_leaves_the_file_format() {
+        let env = Env {
+            db_password: None,
+            dev_mode: true,
+        };
+        let yaml = "logging:\n  format: json\n  stdout: false\n  file: calendula.log\n";
+        let config = Config::parse(yaml, Path::new("config.yaml"), &env).unwrap();
+        assert!(config.logging.stdout && config.logging.stdout_text);
+        assert!(matches!(config.logging.format, LogFormat::Json));
+    }
 }

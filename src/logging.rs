@@ -62,6 +62,10 @@ pub struct LoggingConfig {
     pub backup_count: u32,
     /// Per-target levels, e.g. `{calendula::db: debug, rocket: warn}`.
     pub targets: BTreeMap<String, LogLevel>,
+    /// `DEV_MODE=1`: stdout gets text lines whatever `format` says (the file keeps it).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub stdout_text: bool,
 }
 
 impl Default for LoggingConfig {
@@ -74,6 +78,7 @@ impl Default for LoggingConfig {
             max_bytes: 100 * 1024 * 1024,
             backup_count: 5,
             targets: BTreeMap::new(),
+            stdout_text: false,
         }
     }
 }
@@ -115,31 +120,39 @@ const QUIET_TARGETS: [&str; 3] = ["rocket", "hyper", "tokio_postgres"];
 
 /// Installs the global logger. Fails if the log file cannot be opened or a logger exists.
 pub fn init(config: &LoggingConfig) -> Result<(), String> {
-    let format = config.format;
     let hostname = hostname();
-    let mut dispatch =
-        fern::Dispatch::new()
-            .level(config.level.into())
-            .format(move |out, message, record| {
-                let line = match format {
-                    LogFormat::Text => text_line(message, record),
-                    LogFormat::Json => json_line(message, record, &hostname),
-                };
-                out.finish(format_args!("{line}"))
-            });
-    dispatch = dispatch.filter(|metadata| !is_rocket_narration(metadata));
+    let mut dispatch = fern::Dispatch::new()
+        .level(config.level.into())
+        .filter(|metadata| !is_rocket_narration(metadata));
     for (target, level) in target_levels(config) {
         dispatch = dispatch.level_for(target, level);
     }
     if config.stdout {
-        dispatch = dispatch.chain(io::stdout());
+        let format = if config.stdout_text {
+            LogFormat::Text
+        } else {
+            config.format
+        };
+        dispatch = dispatch.chain(lines(format, hostname.clone()).chain(io::stdout()));
     }
     if let Some(path) = &config.file {
         let file = RotatingFile::open(PathBuf::from(path), config.max_bytes, config.backup_count)
             .map_err(|e| format!("cannot open log file {path}: {e}"))?;
-        dispatch = dispatch.chain(fern::Output::writer(Box::new(file), "\n"));
+        let file = fern::Output::writer(Box::new(file), "\n");
+        dispatch = dispatch.chain(lines(config.format, hostname).chain(file));
     }
     dispatch.apply().map_err(|e| e.to_string())
+}
+
+/// An output's records as `format` lines.
+fn lines(format: LogFormat, hostname: String) -> fern::Dispatch {
+    fern::Dispatch::new().format(move |out, message, record| {
+        let line = match format {
+            LogFormat::Text => text_line(message, record),
+            LogFormat::Json => json_line(message, record, &hostname),
+        };
+        out.finish(format_args!("{line}"))
+    })
 }
 
 /// The levels set per target: the configured ones, and [`QUIET_TARGETS`] at most at `warn`
