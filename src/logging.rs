@@ -8,6 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use calendula_core::config_types::null_as_default;
 use calendula_core::ConfigProblem;
 use log::kv::{self, VisitSource};
 use log::{LevelFilter, Record};
@@ -61,6 +62,8 @@ pub struct LoggingConfig {
     /// Rotated files kept (`file.1` .. `file.N`).
     pub backup_count: u32,
     /// Per-target levels, e.g. `{calendula::db: debug, rocket: warn}`.
+    #[serde(deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<BTreeMap<String, LogLevel>>")]
     pub targets: BTreeMap<String, LogLevel>,
     /// `DEV_MODE=1`: stdout gets text lines whatever `format` says (the file keeps it).
     #[serde(skip)]

@@ -69,6 +69,16 @@ fn yaml_merge_keys_are_applied() {
     assert_eq!(code, 0, "{stderr}");
 }
 
+/// `key:` with nothing after it (a nested section whose settings are all commented out)
+/// means its defaults, as an empty top-level section does.
+#[test]
+fn empty_nested_sections_mean_their_defaults() {
+    let (code, stderr) = check(
+        "database:\n  embedded:\nlogging:\n  targets:\nmodules:\n  notificator:\n    channels:\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
 #[test]
 fn empty_config_means_all_defaults() {
     assert_eq!(check("").0, 0);

@@ -185,6 +185,17 @@ mod tests {
     }
 }
 
+/// For a nested section or map: a key with nothing after it (`embedded:`, null) means its
+/// defaults, as an empty top-level section does. Use with
+/// `#[serde(deserialize_with = "null_as_default")]` and `#[schemars(with = "Option<T>")]`.
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// A configuration value that must never reach a log: `Debug` prints `***`, and a value of
 /// the wrong type (a password written as a number) is not quoted in the problem reported.
 #[derive(Clone, PartialEq, Eq, JsonSchema, Default)]

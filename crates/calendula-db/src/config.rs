@@ -1,6 +1,6 @@
 //! The `database` section of config.yaml.
 
-use calendula_core::config_types::{HumanDuration, Secret, EXPECTED_PORT};
+use calendula_core::config_types::{null_as_default, HumanDuration, Secret, EXPECTED_PORT};
 use calendula_core::ConfigProblem;
 
 use crate::pool::HostAddr;
@@ -39,6 +39,8 @@ pub struct DatabaseConfig {
     /// Probability in [0, 1] that the master is also a candidate for a read.
     #[schemars(range(min = 0, max = 1))]
     pub master_as_replica_weight: f64,
+    #[serde(deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<EmbeddedConfig>")]
     pub embedded: EmbeddedConfig,
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use calendula_core::config_types::{HumanDuration, Secret, EXPECTED_PORT};
+use calendula_core::config_types::{null_as_default, HumanDuration, Secret, EXPECTED_PORT};
 use calendula_core::models::Channel;
 use calendula_core::ConfigProblem;
 use schemars::gen::SchemaGenerator;
@@ -35,6 +35,7 @@ pub struct NotificatorConfig {
     #[schemars(range(min = 1, max = 100_000))]
     pub max_in_flight: u32,
     /// Sender per channel (`sms`, `email`, `telegram`, `slack`); a channel without one logs.
+    #[serde(deserialize_with = "null_as_default")]
     #[schemars(schema_with = "channels_schema")]
     pub channels: BTreeMap<Channel, ChannelConfig>,
 }
@@ -55,12 +56,13 @@ impl Default for NotificatorConfig {
     }
 }
 
-/// A map whose keys are channel names (schemars writes a map's values only).
+/// A map whose keys are channel names (schemars writes a map's values only), or null.
 fn channels_schema(gen: &mut SchemaGenerator) -> Schema {
     let mut schema = gen
         .subschema_for::<BTreeMap<String, ChannelConfig>>()
         .into_object();
     schema.object().property_names = Some(Box::new(gen.subschema_for::<Channel>()));
+    schema.instance_type = Some(vec![InstanceType::Object, InstanceType::Null].into());
     schema.into()
 }
 
