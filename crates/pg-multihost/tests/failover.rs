@@ -563,6 +563,17 @@ fn no_writes_while_two_hosts_answer_as_master() {
     });
 }
 
+/// `SELECT pg_wal_replay_<action>()` on instance `which` (pause or resume).
+async fn replay(cluster: &Arc<calendula_pg::Cluster>, which: usize, action: &'static str) {
+    let c = cluster.clone();
+    blocking(move || {
+        c.instances()[which]
+            .psql("postgres", &format!("SELECT pg_wal_replay_{action}()"))
+            .unwrap()
+    })
+    .await;
+}
+
 /// `record_write`: a read after it sees the write. A replica that has not replayed it is
 /// waited for briefly, then the master answers (with `fallback_master`), or else the
 /// replica as it is; a replica that has replayed it serves at once.
@@ -577,13 +588,7 @@ fn reads_after_a_recorded_write_see_it() {
         let mut no_fallback = config(&cluster);
         no_fallback.fallback_master = false;
         let strict = pool_with_roles(no_fallback, &[Role::Master, Role::Replica]).await;
-        let c = cluster.clone();
-        blocking(move || {
-            c.instances()[1]
-                .psql("postgres", "SELECT pg_wal_replay_pause()")
-                .unwrap()
-        })
-        .await;
+        replay(&cluster, 1, "pause").await;
 
         for p in [&pool, &strict] {
             let mut conn = p.write().await.unwrap();
@@ -602,13 +607,7 @@ fn reads_after_a_recorded_write_see_it() {
             "no fallback: the replica as it is"
         );
 
-        let c = cluster.clone();
-        blocking(move || {
-            c.instances()[1]
-                .psql("postgres", "SELECT pg_wal_replay_resume()")
-                .unwrap()
-        })
-        .await;
+        replay(&cluster, 1, "resume").await;
         let mut served_by_replica = false;
         for _ in 0..50 {
             if try_read(&pool).await == Ok(1) {
