@@ -163,6 +163,17 @@ async fn migrate_when_master_known(db: Db, retry: Duration, state: watch::Sender
             }
             continue;
         };
+        // A host not checked yet may be a second master (a split brain): migrating one of
+        // two would leave the other's replicas without the schema.
+        if db
+            .pool()
+            .hosts()
+            .iter()
+            .any(|h| h.checks_ok + h.checks_failed == 0)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
         match migrations::run_pending(db.connect_options(), &master).await {
             Ok(migrated) => {
                 if migrated.applied.is_empty() {

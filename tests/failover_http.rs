@@ -338,3 +338,24 @@ fn a_read_right_after_a_write_sees_it_though_the_replica_lags() {
         "a replica that caught up serves the reads, not the master"
     );
 }
+
+/// Started while two hosts answer as master (a replica promoted beside its primary): no
+/// single master, so nothing is migrated and the server is not ready (migrating one of the
+/// two would leave the other's replicas without the schema); once one is gone, it is.
+#[test]
+fn with_two_masters_nothing_is_migrated_until_one_is_gone() {
+    let cluster = Cluster::temporary(1).expect("a primary and a replica");
+    cluster.instances()[1].promote().unwrap();
+    let server = TestServer::with_database_yaml(&database_yaml(&cluster), "");
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, body) = server.get("/ready");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(server.get("/users/ann").0, StatusCode::SERVICE_UNAVAILABLE);
+
+    cluster.instances()[0].stop().unwrap();
+    wait_until("ready with one master", Duration::from_secs(15), || {
+        server.get("/ready").0 == StatusCode::OK
+    });
+    let (status, body) = server.post("/users", user("ann"));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

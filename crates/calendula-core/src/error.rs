@@ -187,6 +187,15 @@ impl From<DieselError> for ApiError {
             {
                 ApiError::unavailable(format!("database unavailable: {e}"))
             }
+            // A host without the schema (SQLSTATE 42P01: a replica of a master that was not
+            // migrated, after a split brain or a failover to a stale host): it cannot serve
+            // until it has one; nothing is wrong with the request.
+            DieselError::DatabaseError(_, info)
+                if info.message().starts_with("relation \"")
+                    && info.message().ends_with("\" does not exist") =>
+            {
+                ApiError::host_fault(&e)
+            }
             DieselError::NotFound => ApiError::not_found("no such record"),
             _ => ApiError::internal(format!("database error: {e}")),
         }
@@ -372,6 +381,11 @@ mod tests {
                 Box::new("canceling statement due to conflict with recovery".to_string()),
             ),
         ];
+        let no_schema = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("relation \"users\" does not exist".to_string()),
+        );
+        assert_eq!(ApiError::from(no_schema).status, Status::ServiceUnavailable);
         for e in recovery_conflicts {
             let error = ApiError::from(e);
             assert_eq!(error.status, Status::ServiceUnavailable);

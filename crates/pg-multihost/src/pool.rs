@@ -522,15 +522,12 @@ impl MultiHostPool {
     /// Records the master's WAL position, to be called after a write committed: reads
     /// then see that write. A replica that has not replayed it yet is waited for (at
     /// most 100 ms), then the master answers instead (with `fallback_master`; otherwise
-    /// the replica, as it is). Nothing is recorded while no replica is up; waits at most
+    /// the replica, as it is). Nothing is recorded for a pool of one host; waits at most
     /// 100 ms for a master connection.
     pub async fn record_write(&self) -> Result<(), String> {
-        let any_replica = self
-            .inner
-            .hosts
-            .iter()
-            .any(|h| h.read_slot().role == Role::Replica);
-        if !any_replica {
+        // Also while no replica is up: one that comes back with a backlog must not serve
+        // reads from before this write. Only a single host can never have a replica.
+        if self.inner.hosts.len() < 2 {
             return Ok(());
         }
         // Bounded: the write has committed, and its answer should not wait on a busy pool.
@@ -564,7 +561,18 @@ impl MultiHostPool {
         if conn.host.has_replayed(floor) || self.master().is_none() {
             return conn;
         }
-        let give_up = (Instant::now() + CATCH_UP_WAIT).min(deadline);
+        // A replica whose last check found it further behind than the wait would not catch
+        // up in time (e.g. one still following the old primary after a failover).
+        let hopeless = conn
+            .host
+            .lock_stats()
+            .lag
+            .is_some_and(|lag| lag > CATCH_UP_WAIT);
+        let give_up = if hopeless {
+            Instant::now()
+        } else {
+            (Instant::now() + CATCH_UP_WAIT).min(deadline)
+        };
         // Each look is bounded too: a frozen replica would not answer at all.
         while let Ok(Ok(Some(position))) =
             tokio::time::timeout_at(give_up, wal_position(&mut conn, "pg_last_wal_replay_lsn()"))
@@ -602,13 +610,17 @@ impl MultiHostPool {
         )
     }
 
-    /// A master known right now.
+    /// The master right now: the one host that answers as master (none while two do).
     pub fn master(&self) -> Option<HostAddr> {
-        self.inner
+        let mut masters = self
+            .inner
             .hosts
             .iter()
-            .find(|h| h.read_slot().role == Role::Master)
-            .map(|h| h.addr.clone())
+            .filter(|h| h.read_slot().role == Role::Master);
+        match (masters.next(), masters.next()) {
+            (Some(master), None) => Some(master.addr.clone()),
+            _ => None,
+        }
     }
 
     /// Waits until a master is known, at most `timeout`.

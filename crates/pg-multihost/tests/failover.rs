@@ -598,9 +598,7 @@ fn reads_after_a_recorded_write_see_it() {
             drop(conn);
             p.record_write().await.unwrap();
         }
-        let (read, took) = timed(try_read(&pool)).await;
-        assert_eq!(read, Ok(0), "the master answers");
-        assert!(took >= Duration::from_millis(80), "after a wait: {took:?}");
+        assert_eq!(try_read(&pool).await, Ok(0), "the master answers");
         assert_eq!(
             try_read(&strict).await,
             Ok(1),
