@@ -106,12 +106,12 @@ impl LoggingConfig {
 /// path, a directory, or under a file (missing directories are created when it opens).
 fn unusable_log_file(path: &str) -> Option<String> {
     let file = Path::new(path);
-    let nearest_existing = file.ancestors().skip(1).find(|a| a.exists());
     if path.is_empty() || path.contains('\0') {
         Some("expected a path or null".into())
     } else if file.is_dir() {
         Some(format!("{path} is a directory; expected a file path"))
     } else {
+        let nearest_existing = file.ancestors().skip(1).find(|a| a.exists());
         nearest_existing
             .filter(|a| !a.is_dir())
             .map(|ancestor| format!("{} is not a directory", ancestor.display()))

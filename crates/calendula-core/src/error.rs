@@ -159,46 +159,55 @@ impl ApiError {
 
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
-        match &e {
-            // A write that reached a host which is (no longer) the primary, or a host that
-            // went away mid-query (diesel-async reports a lost connection as "unable to send
-            // command"; a server shutting down terminates sessions with SQLSTATE 57P01/02,
-            // which diesel only exposes through the message): the request may succeed on
-            // retry, so it is a 503, and the host's role is re-checked.
-            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
-            | DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
-            | DieselError::BrokenTransactionManager => ApiError::host_fault(&e),
-            DieselError::DatabaseError(_, info)
-                if info.message().starts_with("terminating connection") =>
-            {
-                ApiError::host_fault(&e)
-            }
-            // A replica cancels a read that conflicts with the WAL it replays (SQLSTATE
-            // 40001, or 40P01 for a buffer-pin deadlock): nothing is wrong with the request
-            // and a retry succeeds.
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+        match database_fault(&e) {
+            Some(DatabaseFault::Host) => ApiError::host_fault(&e),
+            Some(DatabaseFault::Transient) => {
                 ApiError::unavailable(format!("database unavailable: {e}"))
             }
-            DieselError::DatabaseError(_, info)
-                if info
-                    .message()
-                    .starts_with("canceling statement due to conflict with recovery") =>
-            {
-                ApiError::unavailable(format!("database unavailable: {e}"))
-            }
-            // A host without the schema (SQLSTATE 42P01: a replica of a master that was not
-            // migrated, after a split brain or a failover to a stale host): it cannot serve
-            // until it has one; nothing is wrong with the request.
-            DieselError::DatabaseError(_, info)
-                if info.message().starts_with("relation \"")
-                    && info.message().ends_with("\" does not exist") =>
-            {
-                ApiError::host_fault(&e)
-            }
-            DieselError::NotFound => ApiError::not_found("no such record"),
-            _ => ApiError::internal(format!("database error: {e}")),
+            None if matches!(e, DieselError::NotFound) => ApiError::not_found("no such record"),
+            None => ApiError::internal(format!("database error: {e}")),
         }
+    }
+}
+
+/// Why a statement failed when the request itself is not to blame: it may succeed on retry,
+/// so it is answered 503.
+enum DatabaseFault {
+    /// The host is not what it was taken for: its role is re-checked.
+    Host,
+    /// The host is fine; this one statement could not be served.
+    Transient,
+}
+
+fn database_fault(e: &DieselError) -> Option<DatabaseFault> {
+    let (kind, message) = match e {
+        DieselError::BrokenTransactionManager => return Some(DatabaseFault::Host),
+        DieselError::DatabaseError(kind, info) => (kind, info.message()),
+        _ => return None,
+    };
+    match kind {
+        // A write that reached a host which is (no longer) the primary, or a host that went
+        // away mid-query (diesel-async reports a lost connection as "unable to send
+        // command").
+        DatabaseErrorKind::ReadOnlyTransaction
+        | DatabaseErrorKind::ClosedConnection
+        | DatabaseErrorKind::UnableToSendCommand => Some(DatabaseFault::Host),
+        // SQLSTATE 40001, e.g. a replica cancelling a read that conflicts with the WAL it
+        // replays.
+        DatabaseErrorKind::SerializationFailure => Some(DatabaseFault::Transient),
+        // diesel exposes these SQLSTATEs only through the message: a server shutting down
+        // terminates sessions (57P01/02); a host without the schema (42P01: a replica of a
+        // master that was not migrated, after a split brain or a failover to a stale host).
+        _ if message.starts_with("terminating connection")
+            || (message.starts_with("relation \"") && message.ends_with("\" does not exist")) =>
+        {
+            Some(DatabaseFault::Host)
+        }
+        // A replica's recovery conflict reported as 40P01 (a buffer-pin deadlock).
+        _ if message.starts_with("canceling statement due to conflict with recovery") => {
+            Some(DatabaseFault::Transient)
+        }
+        _ => None,
     }
 }
 

@@ -163,6 +163,12 @@ impl Host {
         position == 0 || self.replayed.load(Ordering::Acquire) >= position
     }
 
+    /// A replica (in `slot`) that takes reads: not lagging more than `max_replica_lag`,
+    /// and past `floor`, the replay position reads need.
+    pub(crate) fn takes_reads(&self, slot: &Slot, floor: u64) -> bool {
+        slot.role == Role::Replica && !slot.lagging && self.has_replayed(floor)
+    }
+
     pub(crate) fn record_acquire(&self, waited: Duration) {
         self.acquires.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
@@ -347,7 +353,7 @@ impl Host {
                 let state = p.state();
                 (state.connections, state.idle_connections)
             });
-            let lagging = slot.role == Role::Replica && (slot.lagging || !self.has_replayed(floor));
+            let lagging = slot.role == Role::Replica && !self.takes_reads(&slot, floor);
             (slot.role, lagging, size, idle)
         };
         let stats = self.lock_stats();

@@ -424,7 +424,7 @@ impl MultiHostPool {
                     master_count += 1;
                     masters.offer(host, pool, Role::Master, &mut rng)
                 }
-                Role::Replica if read_only && !slot.lagging && host.has_replayed(floor) => {
+                Role::Replica if read_only && host.takes_reads(&slot, floor) => {
                     replicas.offer(host, pool, Role::Replica, &mut rng)
                 }
                 _ => {}
