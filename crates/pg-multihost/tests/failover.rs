@@ -620,3 +620,68 @@ fn reads_after_a_recorded_write_see_it() {
         );
     });
 }
+
+/// A write recorded while the only replica is down still counts when the replica comes
+/// back without it (here: cut off from the primary, so it never streams the write): reads
+/// go to the master. Such a replica, found by its checks far behind, is not waited for:
+/// each read falls back at once instead of after the 100 ms catch-up wait.
+#[test]
+fn a_replica_back_with_a_backlog_serves_no_read_from_before_a_recorded_write() {
+    let cluster = cluster(1);
+    let primary = || &cluster.instances()[0];
+    let replica = || &cluster.instances()[1];
+    primary()
+        .psql("calendula", "CREATE TABLE backlog_t (x int)")
+        .unwrap();
+    cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
+    replica()
+        .psql(
+            "postgres",
+            "ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()",
+        )
+        .unwrap();
+    replica().stop().unwrap();
+    runtime().block_on(async {
+        let pool = pool_with_roles(config(&cluster), &[Role::Master, Role::Down]).await;
+        let mut conn = pool.write().await.unwrap();
+        conn.batch_execute("INSERT INTO backlog_t VALUES (1)")
+            .await
+            .unwrap();
+        drop(conn);
+        pool.record_write().await.unwrap();
+
+        let c = cluster.clone();
+        blocking(move || c.instances()[1].start().unwrap()).await;
+        wait_until("the replica back", Duration::from_secs(10), || {
+            roles(&pool) == [Role::Master, Role::Replica]
+        })
+        .await;
+        assert_eq!(
+            replica()
+                .psql("calendula", "SELECT count(*) FROM backlog_t")
+                .unwrap(),
+            "0",
+            "the replica lacks the write"
+        );
+        assert_eq!(try_read(&pool).await, Ok(0), "the master answers");
+
+        wait_until("the replica found behind", Duration::from_secs(10), || {
+            pool.hosts()[1]
+                .lag
+                .is_some_and(|lag| lag > Duration::from_millis(500))
+        })
+        .await;
+        let mut fastest = Duration::MAX;
+        for _ in 0..5 {
+            let started = Instant::now();
+            assert_eq!(try_read(&pool).await, Ok(0));
+            fastest = fastest.min(started.elapsed());
+        }
+        // A wait gives up after 95-100 ms; a read that skips it takes a few.
+        assert!(
+            fastest < Duration::from_millis(50),
+            "reads waited for a replica far behind: fastest {fastest:?}"
+        );
+        pool.close().await;
+    });
+}
