@@ -215,6 +215,23 @@ fn reminders_reach_every_channel_with_exact_payloads_and_on_time() {
         ]
     );
     assert_eq!(hooks.count(), 6, "nothing else: {:?}", hooks.requests());
+    // Each delivery carries its own key, for receivers to drop a copy sent twice.
+    let keys = |channels: &str| -> HashSet<String> {
+        server
+            .sql(&format!(
+                "SELECT 'calendula-delivery-' || id FROM notification_deliveries \
+                 WHERE status = 'sent' AND channel IN ({channels})"
+            ))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let sent_keys: HashSet<String> = hooks
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.idempotency_key)
+        .collect();
+    assert_eq!(sent_keys, keys("'slack', 'sms', 'telegram'"));
 
     let mut mails = smtp.mails();
     mails.sort_by_key(|m| m.to.clone());
@@ -230,6 +247,15 @@ fn reminders_reach_every_channel_with_exact_payloads_and_on_time() {
             .is_some_and(|t| t.starts_with("text/plain")));
         assert_eq!(mail.body(), text);
     }
+    let message_ids: HashSet<String> = mails
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    let expected_ids = keys("'email'")
+        .into_iter()
+        .map(|key| format!("<{key}@example.org>"))
+        .collect();
+    assert_eq!(message_ids, expected_ids);
 
     // Carol and Erin (declined) have no rows; Dave (no contacts) is skipped with the reason.
     let mut expected = Vec::new();
@@ -554,6 +580,13 @@ fn failing_endpoints_are_retried_with_backoff_without_blocking_others() {
     // 500, 500, then OK: sent on the third attempt, waiting 300 ms then 600 ms.
     let flaky: Vec<SystemTime> = hooks.to("/flaky").iter().map(|r| r.at).collect();
     assert_eq!(flaky.len(), 3);
+    let keys: HashSet<Option<String>> = hooks
+        .to("/flaky")
+        .into_iter()
+        .map(|r| r.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 1, "every attempt has the same key: {keys:?}");
+    assert!(keys.iter().all(Option::is_some));
     assert_on_time(flaky[0], fire, "first attempt");
     let gaps = gaps(&flaky);
     assert!(gaps[0] >= Duration::from_millis(300), "{gaps:?}");
@@ -582,6 +615,58 @@ fn failing_endpoints_are_retried_with_backoff_without_blocking_others() {
     assert_eq!(*hung_smtp.connections.lock().unwrap(), 4);
     let failed = "calendula_notificator_deliveries_total{channel=\"sms\",status=\"failed\"}";
     assert_eq!(metric(&server, failed), 1);
+}
+
+/// A participant who answers `no` while their reminder waits for a retry is not sent it
+/// (SPEC §7: decisions as they stand at sending time); the author's retry goes out.
+#[test]
+fn a_retry_is_skipped_for_a_participant_who_has_declined_since() {
+    let _serial = serial();
+    let hooks = HttpReceiver::start(|_, nth| {
+        if nth < 2 {
+            (500, Duration::ZERO)
+        } else {
+            (200, Duration::ZERO)
+        }
+    });
+    let yaml = format!(
+        "modules:\n  notificator:\n    poll_interval: 200ms\n    max_attempts: 3\n    \
+         retry_backoff: 2s\n    channels:\n      slack: {{sender: webhook, url: \"{}\"}}\n",
+        hooks.url("/slack")
+    );
+    let server = TestServer::with_yaml(&yaml);
+    server.user("ann", contacts("ann"));
+    server.user("bob", contacts("bob"));
+    let mut event = slack_reminder_at(whole_second_from_now(2));
+    event["participants"] = json!([{"user": {"login": "bob"}, "decision": "yes"}]);
+    let id = server.event(event)["id"].as_i64().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(15), || hooks.count() == 2),
+        "two failed first attempts expected, saw {}",
+        hooks.count()
+    );
+    let (status, _) = server.post(
+        &format!("/event/{id}/accept?user_login=bob&decision=no"),
+        json!(null),
+    );
+    assert_eq!(status, StatusCode::OK);
+
+    assert!(
+        deliveries_reach(&server, "status <> 'pending'", 2, Duration::from_secs(15)),
+        "{:?}",
+        deliveries(&server)
+    );
+    std::thread::sleep(POLL * 2); // a message to Bob would show up now
+    assert_eq!(
+        deliveries(&server),
+        [
+            r#"ann slack sent 2 HTTP 500 Internal Server Error: {"ok":false}"#,
+            r#"bob slack skipped 1 recipient answered no before sending; last error: HTTP 500 Internal Server Error: {"ok":false}"#,
+        ]
+    );
+    assert_eq!(hooks.count(), 3);
+    let skipped = "calendula_notificator_deliveries_total{channel=\"slack\",status=\"skipped\"}";
+    assert_eq!(metric(&server, skipped), 1);
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub struct Received {
     pub at: SystemTime,
     pub path: String,
     pub body: Value,
+    /// The `Idempotency-Key` header, if any.
+    pub idempotency_key: Option<String>,
 }
 
 /// Decides the answer to the `nth` (0-based) request to a path: status and a delay before
@@ -92,6 +94,7 @@ fn serve_http(
         .unwrap_or_default()
         .to_owned();
     let mut length = 0;
+    let mut idempotency_key = None;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? == 0 {
@@ -105,6 +108,8 @@ fn serve_http(
         if let Some((name, value)) = header.split_once(':') {
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("idempotency-key") {
+                idempotency_key = Some(value.trim().to_owned());
             }
         }
     }
@@ -121,6 +126,7 @@ fn serve_http(
         at,
         path: path.clone(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        idempotency_key,
     });
     let (status, delay) = respond(&path, nth);
     std::thread::sleep(delay);

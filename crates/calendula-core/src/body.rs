@@ -69,11 +69,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
 }
 
-/// The JSON path to blame: serde reports a missing field at its parent, so the field's
-/// name is taken from the message (`missing field `login``).
+/// The JSON path to blame: serde reports a missing or repeated field at its parent, so the
+/// field's name is taken from the message (`missing field `login``, `duplicate field
+/// `login``).
 fn field_of(path: &str, error: &serde_json::Error) -> String {
     let message = error.to_string();
-    match (path, missing_field(&message)) {
+    let named = missing_field(&message)
+        .or_else(|| message.strip_prefix("duplicate field `")?.split('`').next());
+    match (path, named) {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
         (parent, Some(name)) => format!("{parent}.{name}"),
@@ -217,6 +220,11 @@ mod tests {
         assert_eq!(e.body.field.as_deref(), Some("body"));
         let e = parse_json::<Sample>(br#"{"items": [[1]]}"#).unwrap_err();
         assert_eq!(e.body.field.as_deref(), Some("items[0]"));
+        let e = parse_json::<Sample>(br#"{"items": [{"n": 1, "n": 2}]}"#).unwrap_err();
+        assert_eq!(e.status, Status::UnprocessableEntity);
+        assert_eq!(e.body.field.as_deref(), Some("items[0].n"));
+        let e = parse_json::<Sample>(br#"{"items": [], "items": []}"#).unwrap_err();
+        assert_eq!(e.body.field.as_deref(), Some("items"));
     }
 
     /// serde_json calls these syntax errors, though the JSON is well-formed.

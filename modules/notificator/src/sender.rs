@@ -200,8 +200,12 @@ impl Sender {
         !matches!(self, Self::Log)
     }
 
-    /// One attempt. The caller bounds it with its own deadline too.
-    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+    /// One attempt of the delivery row `delivery_id`. The caller bounds it with its own
+    /// deadline too. Every attempt of a delivery carries the same key (`Idempotency-Key`
+    /// header; the mail's `Message-ID`), so a receiver can drop the copy a crash between
+    /// sending and recording may cause.
+    pub async fn send(&self, delivery_id: i64, message: &Message) -> Result<(), SendError> {
+        let key = format!("calendula-delivery-{delivery_id}");
         match self {
             Self::Log => {
                 log::info!(
@@ -219,11 +223,11 @@ impl Sender {
                 Ok(())
             }
             Self::Webhook { client, url } => {
-                post_json(client, url, &message.webhook_payload()).await
+                post_json(client, url, &key, &message.webhook_payload()).await
             }
             Self::Telegram { client, url } => {
                 let body = json!({"chat_id": message.contact, "text": message.text()});
-                post_json(client, url, &body).await
+                post_json(client, url, &key, &body).await
             }
             Self::Smtp { transport, from } => {
                 let to: Mailbox = message
@@ -235,6 +239,7 @@ impl Sender {
                 let mail = lettre::Message::builder()
                     .from(from.clone())
                     .to(to)
+                    .message_id(Some(format!("<{key}@{}>", from.email.domain())))
                     .subject(format!("Reminder: {}", message.event_name))
                     .header(ContentType::TEXT_PLAIN)
                     .body(message.text())
@@ -249,10 +254,16 @@ impl Sender {
     }
 }
 
-async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Result<(), SendError> {
+async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    idempotency_key: &str,
+    body: &Value,
+) -> Result<(), SendError> {
     // `without_url`: the Telegram URL holds the bot token.
     let response = client
         .post(url)
+        .header("Idempotency-Key", idempotency_key)
         .json(body)
         .send()
         .await
@@ -367,7 +378,7 @@ mod tests {
         }))
         .unwrap();
         let sender = Sender::build(&config, Duration::from_secs(2)).unwrap();
-        let error = sender.send(&message()).await.unwrap_err();
+        let error = sender.send(1, &message()).await.unwrap_err();
         assert!(!error.message.contains("secret"), "{}", error.message);
         assert!(
             error.message.contains("Connection refused"),

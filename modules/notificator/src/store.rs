@@ -405,13 +405,19 @@ pub struct ClaimedBatch {
     /// Rows found due (leased or found overdue).
     pub found: usize,
     pub to_send: Vec<Claimed>,
-    /// Channels of the rows recorded `missed` because they were overdue.
-    pub missed: Vec<Channel>,
+    /// Rows settled without an attempt, for the metrics: `missed` (overdue) or `skipped`
+    /// (the recipient has answered `no` since the row was made).
+    pub settled: Vec<(Channel, String)>,
 }
+
+/// Why a row made for a participant is `skipped` when they answer `no` before it is sent
+/// (SPEC §7: decisions count as they stand at sending time).
+const DECLINED: &str = "recipient answered no before sending";
 
 /// Leases up to `limit` due pending deliveries (first attempts, retries, and rows whose
 /// previous lease ran out because their instance died) to this instance for `lease`.
-/// Rows overdue by more than `max_lateness` are recorded `missed` instead.
+/// Rows overdue by more than `max_lateness` are recorded `missed` instead, and rows of a
+/// participant who has answered `no` since are `skipped`.
 pub async fn claim_pending(
     conn: &mut AsyncPgConnection,
     limit: u32,
@@ -426,18 +432,25 @@ pub async fn claim_pending(
              ORDER BY next_attempt_at \
              LIMIT $1 \
              FOR UPDATE SKIP LOCKED), \
-         x AS (SELECT c.id, now() - d.fire_at > $3 * interval '1 millisecond' AS overdue \
+         x AS (SELECT c.id, now() - d.fire_at > $3 * interval '1 millisecond' AS overdue, \
+                      EXISTS (SELECT 1 FROM notification_rules r \
+                              JOIN events e ON e.id = r.event_id \
+                              JOIN participants p ON p.event_id = r.event_id \
+                              WHERE r.id = d.rule_id AND p.user_id = d.user_id \
+                                AND p.decision = 'no' AND e.author_id <> d.user_id) AS declined \
                FROM c JOIN notification_deliveries d ON d.id = c.id) \
          UPDATE notification_deliveries d SET \
-             status = CASE WHEN x.overdue THEN 'missed' ELSE 'pending' END, \
+             status = CASE WHEN x.overdue THEN 'missed' WHEN x.declined THEN 'skipped' \
+                 ELSE 'pending' END, \
              last_error = CASE WHEN x.overdue \
                  THEN 'overdue by ' || round(extract(epoch FROM now() - d.fire_at), 1) \
                       || 's, more than max_lateness (' || $5 || ')' \
                       || coalesce('; last error: ' || d.last_error, '') \
+                 WHEN x.declined THEN $6 || coalesce('; last error: ' || d.last_error, '') \
                  ELSE d.last_error END, \
-             attempts = d.attempts + CASE WHEN x.overdue THEN 0 ELSE 1 END, \
+             attempts = d.attempts + CASE WHEN x.overdue OR x.declined THEN 0 ELSE 1 END, \
              next_attempt_at = now() + $2 * interval '1 millisecond', \
-             lease_token = CASE WHEN x.overdue THEN NULL ELSE $4 END, \
+             lease_token = CASE WHEN x.overdue OR x.declined THEN NULL ELSE $4 END, \
              updated_at = now() \
          FROM x, notification_rules r, events e, users u \
          WHERE d.id = x.id AND r.id = d.rule_id AND e.id = r.event_id AND u.id = d.user_id \
@@ -449,6 +462,7 @@ pub async fn claim_pending(
     .bind::<BigInt, _>(millis(max_lateness))
     .bind::<BigInt, _>(lease_token)
     .bind::<Text, _>(HumanDuration(max_lateness).to_string())
+    .bind::<Text, _>(DECLINED)
     .load(conn)
     .await?;
     let mut batch = ClaimedBatch {
@@ -457,8 +471,8 @@ pub async fn claim_pending(
     };
     for row in rows {
         let channel = Channel::parse(&row.channel).unwrap_or(Channel::Slack);
-        if row.status == MISSED {
-            batch.missed.push(channel);
+        if row.status != PENDING {
+            batch.settled.push((channel, row.status));
             continue;
         }
         batch.to_send.push(Claimed {

@@ -186,8 +186,8 @@ impl Worker {
             )
             .await
             .map_err(|e| e.to_string())?;
-            for channel in &batch.missed {
-                self.metrics.count(*channel, store::MISSED, 1);
+            for (channel, status) in &batch.settled {
+                self.metrics.count(*channel, status, 1);
             }
             busy |= batch.found >= free;
             claimed = batch.found;
@@ -274,7 +274,7 @@ async fn send_one(
     let message = &claimed.message;
     let sender = senders.get(message.channel);
     let deadline = settings.send_timeout;
-    let result = match tokio::time::timeout(deadline, sender.send(message)).await {
+    let result = match tokio::time::timeout(deadline, sender.send(claimed.id, message)).await {
         Ok(result) => result,
         Err(_) => Err(SendError::timeout(deadline)),
     };

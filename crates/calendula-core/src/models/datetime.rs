@@ -31,7 +31,6 @@ impl InputDateTime {
     /// RFC 3339 (`T` or `t`, `Z` or `z`), also with a space for the `T`, without seconds,
     /// or without the offset (a wall time). Every field has its fixed number of digits.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
         let parsed = canonical(text).and_then(|(canonical, has_offset)| {
             if has_offset {
                 DateTime::parse_from_rfc3339(&canonical)
@@ -362,6 +361,9 @@ mod tests {
             "2é26-04-01T10:00:00",
             "2026-04-01T10:00:00+é1:00",
             "2026-04-01T10:00:00+",
+            " 2026-04-01T10:00:00Z",
+            "2026-04-01T10:00:00Z ",
+            "\n2026-04-01T10:00",
         ] {
             assert!(InputDateTime::parse(text).is_err(), "{text}");
         }

@@ -15,7 +15,6 @@ const EXPECTED: &str = "a duration: seconds, \"HH:MM[:SS]\" or ISO 8601 like \"P
 
 impl InputDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
         let parsed = if text.starts_with('P') || text.starts_with('p') {
             iso8601(text)
         } else {
@@ -176,6 +175,8 @@ mod tests {
             r#""01:60""#,
             r#""1:2:3:4""#,
             r#""P1M""#,
+            r#"" PT1H""#,
+            r#""01:30 ""#,
             "true",
             "null",
             "1e300",
