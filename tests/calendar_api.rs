@@ -452,6 +452,12 @@ fn bad_contacts_are_422() {
     let response = server.post(
         "/users",
         json!({"login": "c", "name": {"first": "C", "last": "C"},
+               "contacts": {"email": "c@example.org\r\nRCPT TO:<evil@example.org>"}}),
+    );
+    assert_invalid(response, "contacts.email");
+    let response = server.post(
+        "/users",
+        json!({"login": "c", "name": {"first": "C", "last": "C"},
                "contacts": {"slack": "s".repeat(256)}}),
     );
     assert_invalid(response, "contacts.slack");

@@ -60,6 +60,24 @@ pub fn is_login(login: &str) -> bool {
     !login.is_empty() && login.len() <= MAX_LOGIN_LEN && login.chars().all(allowed)
 }
 
+/// An address a mail can be sent to: `local@domain`, the local part of RFC 5322 atoms and
+/// dots, the domain of dot-separated labels (letters, digits, hyphens; non-ASCII letters
+/// for international names). Quoted local parts and address literals (`x@[127.0.0.1]`),
+/// which mail senders refuse, are refused here rather than failing every reminder later.
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c);
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    !local.is_empty() && local.chars().all(atom) && domain.split('.').all(label)
+}
+
 /// A reminder offset `^\d+[mhd]$` in minutes, at most 50 days.
 pub fn offset_minutes(field: &str, offset: &str) -> ApiResult<u32> {
     let bad = || {
@@ -110,10 +128,10 @@ pub fn new_user(user: &NewUser) -> ApiResult<ValidUser> {
         }
     }
     if let Some(email) = &user.contacts.email {
-        if !email.contains('@') {
+        if !is_email(email) {
             return Err(ApiError::invalid(
                 "contacts.email",
-                "expected an email address",
+                format!("expected an email address like ada@example.org, got {email:?}"),
             ));
         }
     }
@@ -313,6 +331,34 @@ pub fn window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails() {
+        for good in [
+            "ada@example.org",
+            "ada.lovelace+cal@mail.example.co.uk",
+            "o'brien@localhost",
+            "x@xn--bcher-kva.example",
+            "x@bücher.example",
+        ] {
+            assert!(is_email(good), "{good}");
+        }
+        for bad in [
+            "not an email",
+            "@example.org",
+            "ada@",
+            "ada@example..org",
+            "ada@-example.org",
+            "a b@example.org",
+            "x@ex.org\r\nRCPT TO:<evil@ex.org>",
+            "\"a b\"@example.org",
+            "x@[127.0.0.1]",
+            "ada@exam_ple.org",
+            "üser@example.org",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn offsets() {
