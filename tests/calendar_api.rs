@@ -2483,6 +2483,29 @@ fn openapi_lists_the_paths_and_schemas() {
             "{name}: {example}"
         );
     }
+    // SPEC §3's limits are in the schemas, for clients and generated validators.
+    let schemas = &spec["components"]["schemas"];
+    let property = |schema: &str, path: &[&str]| -> Value {
+        let mut value = &schemas[schema];
+        for key in path {
+            value = &value["properties"][*key];
+        }
+        value.clone()
+    };
+    let login = property("NewUser", &["login"]);
+    assert_eq!(login["pattern"], "^[A-Za-z0-9._-]{1,64}$", "{login}");
+    assert_eq!(property("Name", &["first"])["maxLength"], 255);
+    let description = property("NewEvent", &["description"]);
+    assert_eq!(description["maxLength"], 10000, "{description}");
+    let each = property("RepetitionInput", &["each"]);
+    assert_eq!(
+        (&each["minimum"], &each["maximum"]),
+        (&json!(1.0), &json!(1000.0)),
+        "{each}"
+    );
+    let offset = property("NotificationInput", &["offset"]);
+    assert_eq!(offset["pattern"], "^\\d+[mhd]$", "{offset}");
+
     // The documented examples are accepted by the server as they are.
     let user_example = |name: &str| -> Value {
         let schema = &spec["components"]["schemas"][name];

@@ -85,6 +85,7 @@ pub struct Notification {
 pub struct NotificationInput {
     pub channel: Channel,
     /// `^\d+[mhd]$`, at most 50 days (`50d`, `1200h`, `72000m`).
+    #[schemars(regex(pattern = r"^\d+[mhd]$"))]
     pub offset: String,
 }
 
@@ -118,6 +119,7 @@ pub struct Repetition {
     /// Last possible occurrence start (inclusive); null = forever.
     #[serde(serialize_with = "super::datetime::serialize_optional_time")]
     pub due_date: Option<DateTime<FixedOffset>>,
+    #[schemars(range(min = 1, max = "crate::validate::MAX_EACH"))]
     pub each: u32,
 }
 
@@ -134,6 +136,7 @@ pub struct RepetitionInput {
     pub due_date: Option<InputDateTime>,
     /// 1..1000; absent or `null` is 1.
     #[serde(default)]
+    #[schemars(range(min = 1, max = "crate::validate::MAX_EACH"))]
     pub each: Option<i64>,
 }
 
@@ -193,8 +196,10 @@ pub struct NewEvent {
     pub timezone: Option<String>,
     /// Default "New meeting".
     #[serde(default)]
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub name: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = "crate::validate::MAX_DESCRIPTION_LEN"))]
     pub description: Option<String>,
     #[serde(default)]
     pub repetition: Option<RepetitionInput>,

@@ -18,12 +18,14 @@ pub struct FreeSlotRequest {
     /// The earliest acceptable start.
     pub start_calc_from: InputDateTime,
     /// 1..100 logins.
+    #[schemars(length(min = 1))]
     pub user_logins: Vec<String>,
     /// Latest acceptable end; default 365 days after `start_calc_from`.
     #[serde(default)]
     pub search_until: Option<InputDateTime>,
     /// How many non-overlapping candidates to return (1..100, default 1).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<i64>,
 }
 
@@ -56,6 +58,8 @@ pub struct FreeTime {
 /// `POST /funcs/free_busy` body. Times without an offset are UTC.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct FreeBusyRequest {
+    /// 1..100 logins.
+    #[schemars(length(min = 1))]
     pub user_logins: Vec<String>,
     pub time_from: InputDateTime,
     pub time_to: InputDateTime,

@@ -8,7 +8,9 @@ use super::time::{EDay, Time};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(example = "Name::example")]
 pub struct Name {
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub first: String,
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub last: String,
 }
 
@@ -34,9 +36,14 @@ pub struct WorkDays {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Contacts {
+    /// An address a mail can be sent to: `local@domain`.
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub email: Option<String>,
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub phone: Option<String>,
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub telegram_chat_id: Option<String>,
+    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
     pub slack: Option<String>,
 }
 
@@ -63,6 +70,7 @@ pub struct UserFull {
 #[schemars(example = "NewUser::example")]
 pub struct NewUser {
     /// 1..64 characters of `[A-Za-z0-9._-]`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub login: String,
     pub name: Name,
     #[serde(default)]
@@ -72,8 +80,9 @@ pub struct NewUser {
     pub timezone: Option<String>,
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub contacts: Contacts,
-    /// Optional; never returned.
+    /// Optional; never returned. 1..1024 bytes.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub password: Option<String>,
 }
 
