@@ -2449,7 +2449,7 @@ fn default_limit_allows_a_large_listing() {
 // ----- OpenAPI ----------------------------------------------------------------------------
 
 #[test]
-fn openapi_lists_the_paths_and_schemas() {
+fn openapi_document_is_snapshotted_with_limits_examples_and_errors() {
     let server = TestServer::start();
     let (status, spec) = server.get("/openapi.json");
     assert_eq!(status, StatusCode::OK);

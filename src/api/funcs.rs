@@ -4,7 +4,8 @@ use calendula_core::models::{
     last_writable_instant, output_time, FreeBusy, FreeBusyRequest, FreeSlotRequest, FreeTime,
     TimeSpan, UserFreeBusy,
 };
-use calendula_core::{validate, ApiError, ApiResult, JsonBody};
+use calendula_core::validate::{self, MAX_SLOTS, MAX_USERS};
+use calendula_core::{ApiError, ApiResult, JsonBody};
 use calendula_db::users::{self, UserRow};
 use calendula_db::ReadConn;
 use calendula_time::intervals::Interval;
@@ -18,8 +19,6 @@ use rocket_okapi::openapi;
 use crate::availability;
 use crate::config::LimitsConfig;
 
-pub const MAX_USERS: usize = 100;
-pub const MAX_SLOTS: i64 = 100;
 const DEFAULT_HORIZON: Duration = Duration::days(365);
 /// The longest search or free/busy window: its cost grows with its length.
 const MAX_HORIZON: Duration = Duration::days(5 * 366);

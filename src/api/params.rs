@@ -17,13 +17,14 @@ fn parse_datetime(name: &str, text: &str) -> ApiResult<InputDateTime> {
 }
 
 /// `2026-03-01T00:00:00 01:00` → `2026-03-01T00:00:00+01:00`; `None` if the text does not
-/// end in a space and an `HH:MM` offset.
+/// end in a space and an `HH:MM` offset after a date and time (`T`, `t` or a space between
+/// them: `2026-03-01 10:00 01:00`, both `+` decoded).
 fn restore_plus(text: &str) -> Option<String> {
-    let (datetime, offset) = text.trim_end().rsplit_once(' ')?;
+    let (datetime, offset) = text.rsplit_once(' ')?;
     let (hours, minutes) = offset.split_once(':')?;
     let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
-    (two_digits(hours) && two_digits(minutes) && datetime.contains('T'))
-        .then(|| format!("{datetime}+{offset}"))
+    let has_time = datetime.len() > 10 && datetime.contains(':');
+    (two_digits(hours) && two_digits(minutes) && has_time).then(|| format!("{datetime}+{offset}"))
 }
 
 /// A numeric id from the path, digits only (`+1` is not event 1); anything else names no
@@ -58,6 +59,20 @@ mod tests {
             parse_datetime("t", "2026-03-01T10:30:00.5 05:30").unwrap(),
             InputDateTime::parse("2026-03-01T10:30:00.5+05:30").unwrap()
         );
+        for text in ["2026-03-01t00:00:00 01:00", "2026-03-01 00:00:00 01:00"] {
+            assert_eq!(parse_datetime("t", text).unwrap(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn whitespace_around_a_datetime_is_refused() {
+        for text in [
+            "2026-03-01T00:00:00Z ",
+            " 2026-03-01T00:00:00Z",
+            "2026-03-01T00:00:00 01:00 ",
+        ] {
+            assert!(parse_datetime("t", text).is_err(), "{text:?}");
+        }
     }
 
     #[test]

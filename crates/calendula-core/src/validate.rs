@@ -7,16 +7,22 @@ use std::str::FromStr;
 use calendula_time::recurrence::{RepeatType, Rule, Series};
 use chrono::{DateTime, Utc, Weekday};
 use chrono_tz::Tz;
+use email_address::EmailAddress;
 
 use crate::models::{Channel, Decision, NewEvent, NewUser, WorkDays};
 use crate::{ApiError, ApiResult};
 
 pub const MAX_LOGIN_LEN: usize = 64;
 pub const MAX_NAME_LEN: usize = 255;
+pub const MAX_CONTACT_LEN: usize = 255;
 pub const MAX_DESCRIPTION_LEN: usize = 10_000;
 pub const MAX_PARTICIPANTS: usize = 1000;
 pub const MAX_NOTIFICATIONS: usize = 20;
 pub const MAX_EACH: i64 = 1000;
+/// Distinct users a free-slot or free/busy request may name.
+pub const MAX_USERS: usize = 100;
+/// Candidates a free-slot request may ask for (`limit`).
+pub const MAX_SLOTS: i64 = 100;
 /// 50 days, the longest reminder offset.
 pub const MAX_OFFSET_MINUTES: u32 = 50 * 24 * 60;
 pub const DEFAULT_EVENT_NAME: &str = "New meeting";
@@ -60,22 +66,22 @@ pub fn is_login(login: &str) -> bool {
     !login.is_empty() && login.len() <= MAX_LOGIN_LEN && login.chars().all(allowed)
 }
 
-/// An address a mail can be sent to: `local@domain`, the local part of RFC 5322 atoms and
-/// dots, the domain of dot-separated labels (letters, digits, hyphens; non-ASCII letters
-/// for international names). Quoted local parts and address literals (`x@[127.0.0.1]`),
-/// which mail senders refuse, are refused here rather than failing every reminder later.
-fn is_email(email: &str) -> bool {
+/// An address a mail can be sent to: `local@domain` by the rules of `email_address`,
+/// which the SMTP sender (lettre) checks recipients with, domain literals
+/// (`x@[192.0.2.1]`) included. Whitespace and control characters are refused even where
+/// RFC 5322 allows them (in quotes): no reminder should carry them into an SMTP command.
+pub fn is_email(email: &str) -> bool {
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
     let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
     };
-    let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c);
-    let label = |l: &str| {
-        !l.is_empty()
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-    };
-    !local.is_empty() && local.chars().all(atom) && domain.split('.').all(label)
+    let literal = domain
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    EmailAddress::is_valid_local_part(local) && (literal || EmailAddress::is_valid_domain(domain))
 }
 
 /// A reminder offset `^\d+[mhd]$` in minutes, at most 50 days.
@@ -124,7 +130,7 @@ pub fn new_user(user: &NewUser) -> ApiResult<ValidUser> {
         ("contacts.slack", &user.contacts.slack),
     ] {
         if let Some(value) = value {
-            max_chars(field, value, MAX_NAME_LEN)?;
+            max_chars(field, value, MAX_CONTACT_LEN)?;
         }
     }
     if let Some(email) = &user.contacts.email {
@@ -339,7 +345,7 @@ mod tests {
             "ada.lovelace+cal@mail.example.co.uk",
             "o'brien@localhost",
             "x@xn--bcher-kva.example",
-            "x@bücher.example",
+            "x@[192.0.2.1]",
         ] {
             assert!(is_email(good), "{good}");
         }
@@ -348,13 +354,11 @@ mod tests {
             "@example.org",
             "ada@",
             "ada@example..org",
-            "ada@-example.org",
+            ".ada@example.org",
+            "a..b@example.org",
             "a b@example.org",
             "x@ex.org\r\nRCPT TO:<evil@ex.org>",
             "\"a b\"@example.org",
-            "x@[127.0.0.1]",
-            "ada@exam_ple.org",
-            "üser@example.org",
         ] {
             assert!(!is_email(bad), "{bad}");
         }

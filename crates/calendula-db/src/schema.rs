@@ -100,6 +100,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+        delivery_key -> Text,
     }
 }
 

@@ -200,12 +200,11 @@ impl Sender {
         !matches!(self, Self::Log)
     }
 
-    /// One attempt of the delivery row `delivery_id`. The caller bounds it with its own
-    /// deadline too. Every attempt of a delivery carries the same key (`Idempotency-Key`
-    /// header; the mail's `Message-ID`), so a receiver can drop the copy a crash between
-    /// sending and recording may cause.
-    pub async fn send(&self, delivery_id: i64, message: &Message) -> Result<(), SendError> {
-        let key = format!("calendula-delivery-{delivery_id}");
+    /// One attempt of the delivery whose key is `key`. The caller bounds it with its own
+    /// deadline too. Every attempt of a delivery carries the same key (webhooks: the
+    /// `Idempotency-Key` header; mail: the `Message-ID`), so a receiver can drop the copy
+    /// a crash between sending and recording may cause.
+    pub async fn send(&self, key: &str, message: &Message) -> Result<(), SendError> {
         match self {
             Self::Log => {
                 log::info!(
@@ -223,11 +222,11 @@ impl Sender {
                 Ok(())
             }
             Self::Webhook { client, url } => {
-                post_json(client, url, &key, &message.webhook_payload()).await
+                post_json(client, url, key, &message.webhook_payload()).await
             }
             Self::Telegram { client, url } => {
                 let body = json!({"chat_id": message.contact, "text": message.text()});
-                post_json(client, url, &key, &body).await
+                post_json(client, url, key, &body).await
             }
             Self::Smtp { transport, from } => {
                 let to: Mailbox = message
@@ -370,6 +369,42 @@ mod tests {
         assert_eq!(url, "http://127.0.0.1:1/bot123:secret/sendMessage");
     }
 
+    /// The users API accepts exactly the addresses the SMTP sender can mail, but for
+    /// whitespace and control characters, which it refuses even quoted.
+    #[test]
+    fn the_users_api_checks_emails_as_the_smtp_sender_does() {
+        for address in [
+            "ada@example.org",
+            "ada.lovelace+cal@mail.example.co.uk",
+            "o'brien@localhost",
+            "x@bücher.example",
+            "üser@example.org",
+            "用户@例子.广告",
+            "x@[192.0.2.1]",
+            "x@[::1]",
+            "\"quoted\"@example.org",
+            "ada@exam_ple.org",
+            ".ada@example.org",
+            "ada.@example.org",
+            "a..b@example.org",
+            "ada@example..org",
+            "ada@-example.org",
+            &format!("ada@{}.org", "a".repeat(64)),
+            "@example.org",
+            "ada@",
+            "not an email",
+        ] {
+            assert_eq!(
+                calendula_core::validate::is_email(address),
+                address.parse::<lettre::Address>().is_ok(),
+                "{address}"
+            );
+        }
+        for address in ["\"a b\"@example.org", "a\u{7}b@example.org"] {
+            assert!(!calendula_core::validate::is_email(address), "{address:?}");
+        }
+    }
+
     #[tokio::test]
     async fn errors_do_not_carry_the_url() {
         let config: ChannelConfig = serde_json::from_value(json!({
@@ -378,7 +413,7 @@ mod tests {
         }))
         .unwrap();
         let sender = Sender::build(&config, Duration::from_secs(2)).unwrap();
-        let error = sender.send(1, &message()).await.unwrap_err();
+        let error = sender.send("k", &message()).await.unwrap_err();
         assert!(!error.message.contains("secret"), "{}", error.message);
         assert!(
             error.message.contains("Connection refused"),

@@ -91,6 +91,8 @@ pub struct Inserted {
     pub status: String,
     #[diesel(sql_type = Nullable<BigInt>)]
     lease_token: Option<i64>,
+    #[diesel(sql_type = Text)]
+    delivery_key: String,
 }
 
 /// What one expansion did.
@@ -156,7 +158,8 @@ pub async fn expand_due(
             .map(|e| (e.id, e))
             .collect();
         // The author, whatever they answered (they stay busy with their event too), and
-        // every participant whose answer is not `no`: decisions as they stand at sending time.
+        // every participant whose answer is not `no`: decisions as they stand at sending time
+        // (`claim_pending` checks a row waiting for a retry or a slot again).
         let recipients: Vec<Recipient> = diesel::sql_query(
             "SELECT e.id AS event_id, u.id AS user_id, u.login, u.email, u.phone, \
                     u.telegram_chat_id, u.slack \
@@ -256,6 +259,7 @@ pub async fn expand_due(
             .filter_map(|row| {
                 Some(Claimed {
                     id: row.id,
+                    key: row.delivery_key.clone(),
                     lease_token: row.lease_token?,
                     attempts: 1,
                     message: leased_messages.remove(&(row.rule_id, row.user_id))?,
@@ -345,7 +349,7 @@ impl DeliveryColumns {
                          $6::timestamptz[], $7::text[], $8::text[], $9::bool[]) \
                   AS n(rule_id, occurrence_start, user_id, channel, contact, fire_at, status, last_error, lease) \
              ON CONFLICT (rule_id, occurrence_start, user_id) DO NOTHING \
-             RETURNING id, rule_id, user_id, channel, status, lease_token",
+             RETURNING id, rule_id, user_id, channel, status, lease_token, delivery_key",
         )
         .bind::<Array<BigInt>, _>(&self.rule_id)
         .bind::<Array<Timestamptz>, _>(&self.occurrence_start)
@@ -387,12 +391,18 @@ struct ClaimedRow {
     timezone: String,
     #[diesel(sql_type = Text)]
     login: String,
+    #[diesel(sql_type = Text)]
+    delivery_key: String,
 }
 
 /// A leased delivery: this instance may send it until the lease ends.
 #[derive(Debug)]
 pub struct Claimed {
     pub id: i64,
+    /// The delivery's own key, sent with every attempt (see [`Sender::send`]).
+    ///
+    /// [`Sender::send`]: crate::sender::Sender::send
+    pub key: String,
     pub lease_token: i64,
     /// Including this one.
     pub attempts: i32,
@@ -402,7 +412,7 @@ pub struct Claimed {
 /// What [`claim_pending`] found.
 #[derive(Debug, Default)]
 pub struct ClaimedBatch {
-    /// Rows found due (leased or found overdue).
+    /// Rows found due (leased, or settled below).
     pub found: usize,
     pub to_send: Vec<Claimed>,
     /// Rows settled without an attempt, for the metrics: `missed` (overdue) or `skipped`
@@ -416,8 +426,9 @@ const DECLINED: &str = "recipient answered no before sending";
 
 /// Leases up to `limit` due pending deliveries (first attempts, retries, and rows whose
 /// previous lease ran out because their instance died) to this instance for `lease`.
-/// Rows overdue by more than `max_lateness` are recorded `missed` instead, and rows of a
-/// participant who has answered `no` since are `skipped`.
+/// Rows of a participant who has answered `no` since the row was made are recorded
+/// `skipped` instead (the recipient rule of [`expand_due`], checked again), and rows
+/// overdue by more than `max_lateness` `missed`.
 pub async fn claim_pending(
     conn: &mut AsyncPgConnection,
     limit: u32,
@@ -432,30 +443,32 @@ pub async fn claim_pending(
              ORDER BY next_attempt_at \
              LIMIT $1 \
              FOR UPDATE SKIP LOCKED), \
-         x AS (SELECT c.id, now() - d.fire_at > $3 * interval '1 millisecond' AS overdue, \
-                      EXISTS (SELECT 1 FROM notification_rules r \
-                              JOIN events e ON e.id = r.event_id \
-                              JOIN participants p ON p.event_id = r.event_id \
-                              WHERE r.id = d.rule_id AND p.user_id = d.user_id \
-                                AND p.decision = 'no' AND e.author_id <> d.user_id) AS declined \
+         x AS (SELECT c.id, CASE \
+                   WHEN EXISTS (SELECT 1 FROM notification_rules r \
+                                JOIN events e ON e.id = r.event_id \
+                                JOIN participants p ON p.event_id = r.event_id \
+                                WHERE r.id = d.rule_id AND p.user_id = d.user_id \
+                                  AND p.decision = 'no' AND e.author_id <> d.user_id) \
+                   THEN 'skipped' \
+                   WHEN now() - d.fire_at > $3 * interval '1 millisecond' THEN 'missed' \
+               END AS settled \
                FROM c JOIN notification_deliveries d ON d.id = c.id) \
          UPDATE notification_deliveries d SET \
-             status = CASE WHEN x.overdue THEN 'missed' WHEN x.declined THEN 'skipped' \
-                 ELSE 'pending' END, \
-             last_error = CASE WHEN x.overdue \
-                 THEN 'overdue by ' || round(extract(epoch FROM now() - d.fire_at), 1) \
+             status = coalesce(x.settled, 'pending'), \
+             last_error = CASE x.settled \
+                 WHEN 'missed' THEN 'overdue by ' || round(extract(epoch FROM now() - d.fire_at), 1) \
                       || 's, more than max_lateness (' || $5 || ')' \
                       || coalesce('; last error: ' || d.last_error, '') \
-                 WHEN x.declined THEN $6 || coalesce('; last error: ' || d.last_error, '') \
+                 WHEN 'skipped' THEN $6 || coalesce('; last error: ' || d.last_error, '') \
                  ELSE d.last_error END, \
-             attempts = d.attempts + CASE WHEN x.overdue OR x.declined THEN 0 ELSE 1 END, \
+             attempts = d.attempts + CASE WHEN x.settled IS NULL THEN 1 ELSE 0 END, \
              next_attempt_at = now() + $2 * interval '1 millisecond', \
-             lease_token = CASE WHEN x.overdue OR x.declined THEN NULL ELSE $4 END, \
+             lease_token = CASE WHEN x.settled IS NULL THEN $4 END, \
              updated_at = now() \
          FROM x, notification_rules r, events e, users u \
          WHERE d.id = x.id AND r.id = d.rule_id AND e.id = r.event_id AND u.id = d.user_id \
          RETURNING d.id, d.status, d.attempts, d.occurrence_start, d.channel, d.contact, \
-                   r.event_id, r.offset_text, e.name, e.timezone, u.login",
+                   r.event_id, r.offset_text, e.name, e.timezone, u.login, d.delivery_key",
     )
     .bind::<BigInt, _>(i64::from(limit))
     .bind::<BigInt, _>(millis(lease))
@@ -477,6 +490,7 @@ pub async fn claim_pending(
         }
         batch.to_send.push(Claimed {
             id: row.id,
+            key: row.delivery_key,
             lease_token,
             attempts: row.attempts,
             message: Message {

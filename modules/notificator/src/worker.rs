@@ -274,7 +274,7 @@ async fn send_one(
     let message = &claimed.message;
     let sender = senders.get(message.channel);
     let deadline = settings.send_timeout;
-    let result = match tokio::time::timeout(deadline, sender.send(claimed.id, message)).await {
+    let result = match tokio::time::timeout(deadline, sender.send(&claimed.key, message)).await {
         Ok(result) => result,
         Err(_) => Err(SendError::timeout(deadline)),
     };

@@ -25,7 +25,7 @@ pub struct FreeSlotRequest {
     pub search_until: Option<InputDateTime>,
     /// How many non-overlapping candidates to return (1..100, default 1).
     #[serde(default)]
-    #[schemars(range(min = 1, max = 100))]
+    #[schemars(range(min = 1, max = "crate::validate::MAX_SLOTS"))]
     pub limit: Option<i64>,
 }
 

@@ -37,13 +37,13 @@ pub struct WorkDays {
 #[serde(default)]
 pub struct Contacts {
     /// An address a mail can be sent to: `local@domain`.
-    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
+    #[schemars(length(max = "crate::validate::MAX_CONTACT_LEN"))]
     pub email: Option<String>,
-    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
+    #[schemars(length(max = "crate::validate::MAX_CONTACT_LEN"))]
     pub phone: Option<String>,
-    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
+    #[schemars(length(max = "crate::validate::MAX_CONTACT_LEN"))]
     pub telegram_chat_id: Option<String>,
-    #[schemars(length(max = "crate::validate::MAX_NAME_LEN"))]
+    #[schemars(length(max = "crate::validate::MAX_CONTACT_LEN"))]
     pub slack: Option<String>,
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE notification_deliveries DROP COLUMN delivery_key;
