@@ -77,6 +77,16 @@ fn metric(server: &TestServer, line_prefix: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {line_prefix} in\n{text}"))
 }
 
+/// A config whose notificator sends Slack reminders to `url`, with `settings` (lines of
+/// the `notificator` section, like `"max_attempts: 3"`).
+fn slack_config(url: &str, settings: &[&str]) -> String {
+    let mut yaml = String::from("modules:\n  notificator:\n");
+    for setting in settings {
+        yaml += &format!("    {setting}\n");
+    }
+    yaml + &format!("    channels:\n      slack: {{sender: webhook, url: \"{url}\"}}\n")
+}
+
 /// Ann's event at `start` (UTC, 15 minutes) with one Slack reminder at its start.
 fn slack_reminder_at(start: DateTime<Utc>) -> Value {
     json!({
@@ -422,11 +432,17 @@ fn a_killed_server_resumes_after_restart_without_sending_twice() {
     let dbname = common::fresh_database();
     let max_in_flight = 8;
     let yaml = format!(
-        "{}logging:\n  stdout: false\nmodules:\n  notificator:\n    poll_interval: 200ms\n    \
-         batch_size: 20\n    max_in_flight: {max_in_flight}\n    send_timeout: 1s\n    \
-         channels:\n      slack: {{sender: webhook, url: \"{}\"}}\n",
+        "{}logging:\n  stdout: false\n{}",
         common::database_yaml_for(&dbname),
-        hooks.url("/slack")
+        slack_config(
+            &hooks.url("/slack"),
+            &[
+                "poll_interval: 200ms",
+                "batch_size: 20",
+                &format!("max_in_flight: {max_in_flight}"),
+                "send_timeout: 1s",
+            ]
+        )
     );
     let dir = tempfile::tempdir().unwrap();
     let server = Binary::start(dir.path(), &yaml);
@@ -630,10 +646,13 @@ fn a_retry_is_skipped_for_a_participant_who_has_declined_since() {
             (200, Duration::ZERO)
         }
     });
-    let yaml = format!(
-        "modules:\n  notificator:\n    poll_interval: 200ms\n    max_attempts: 3\n    \
-         retry_backoff: 2s\n    channels:\n      slack: {{sender: webhook, url: \"{}\"}}\n",
-        hooks.url("/slack")
+    let yaml = slack_config(
+        &hooks.url("/slack"),
+        &[
+            "poll_interval: 200ms",
+            "max_attempts: 3",
+            "retry_backoff: 2s",
+        ],
     );
     let server = TestServer::with_yaml(&yaml);
     server.user("ann", contacts("ann"));
@@ -677,10 +696,13 @@ fn a_retry_due_before_the_next_poll_does_not_wait_for_it() {
     let hooks = HttpReceiver::start(|_, _| (500, Duration::ZERO));
     // The worker sleeps up to 3 s when nothing is due; the retries fall due 200 ms and
     // 400 ms after each failure, while it sleeps.
-    let yaml = format!(
-        "modules:\n  notificator:\n    poll_interval: 3s\n    max_attempts: 3\n    \
-         retry_backoff: 200ms\n    channels:\n      slack: {{sender: webhook, url: \"{}\"}}\n",
-        hooks.url("/down")
+    let yaml = slack_config(
+        &hooks.url("/down"),
+        &[
+            "poll_interval: 3s",
+            "max_attempts: 3",
+            "retry_backoff: 200ms",
+        ],
     );
     let server = TestServer::with_yaml(&yaml);
     server.user("ann", contacts("ann"));
@@ -706,11 +728,14 @@ fn a_retry_due_before_the_next_poll_does_not_wait_for_it() {
 fn a_retry_later_than_max_lateness_is_missed_keeping_the_last_error() {
     let _serial = serial();
     let hooks = HttpReceiver::start(|_, _| (500, Duration::ZERO));
-    let yaml = format!(
-        "modules:\n  notificator:\n    poll_interval: 200ms\n    max_lateness: 1s\n    \
-         max_attempts: 5\n    retry_backoff: 1500ms\n    channels:\n      \
-         slack: {{sender: webhook, url: \"{}\"}}\n",
-        hooks.url("/down")
+    let yaml = slack_config(
+        &hooks.url("/down"),
+        &[
+            "poll_interval: 200ms",
+            "max_lateness: 1s",
+            "max_attempts: 5",
+            "retry_backoff: 1500ms",
+        ],
     );
     let server = TestServer::with_yaml(&yaml);
     server.user("ann", contacts("ann"));
@@ -792,10 +817,9 @@ fn a_recurring_reminder_is_rescheduled_at_the_same_wall_time_across_dst() {
 fn reminders_overdue_beyond_max_lateness_after_downtime_are_missed() {
     let _serial = serial();
     let hooks = HttpReceiver::ok();
-    let yaml = format!(
-        "modules:\n  notificator:\n    poll_interval: 200ms\n    max_lateness: 1s\n    \
-         channels:\n      slack: {{sender: webhook, url: \"{}\"}}\n",
-        hooks.url("/slack")
+    let yaml = slack_config(
+        &hooks.url("/slack"),
+        &["poll_interval: 200ms", "max_lateness: 1s"],
     );
     let first = TestServer::with_yaml(&yaml);
     let dbname = first.dbname.clone();
