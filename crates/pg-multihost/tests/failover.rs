@@ -319,6 +319,22 @@ fn with_every_host_down_acquires_fail_within_budget_and_recover() {
     });
 }
 
+/// Cuts a replica off from its primary (`false`: no `primary_conninfo`) or lets it stream
+/// again (`true`), at once and across restarts.
+fn stream_from_primary(replica: &calendula_pg::Instance, stream: bool) {
+    let change = if stream {
+        "RESET primary_conninfo"
+    } else {
+        "SET primary_conninfo = ''"
+    };
+    replica
+        .psql(
+            "postgres",
+            &format!("ALTER SYSTEM {change}; SELECT pg_reload_conf()"),
+        )
+        .unwrap();
+}
+
 /// A replica cut off from the primary receives nothing, so by its own account (received vs
 /// replayed) it is never behind; measured against the master's WAL position it is, and it
 /// takes no reads until it streams again.
@@ -334,12 +350,7 @@ fn a_replica_cut_off_from_the_primary_is_lagging() {
         let mut config = config(&cluster);
         config.max_replica_lag = Some(Duration::from_millis(500));
         let pool = pool_with_roles(config, &[Role::Master, Role::Replica]).await;
-        replica()
-            .psql(
-                "postgres",
-                "ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()",
-            )
-            .unwrap();
+        stream_from_primary(replica(), false);
         wait_until(
             "the replica's WAL receiver gone",
             Duration::from_secs(10),
@@ -365,12 +376,7 @@ fn a_replica_cut_off_from_the_primary_is_lagging() {
             assert_eq!(try_read(&pool).await, Ok(0), "reads go to the master");
         }
 
-        replica()
-            .psql(
-                "postgres",
-                "ALTER SYSTEM RESET primary_conninfo; SELECT pg_reload_conf()",
-            )
-            .unwrap();
+        stream_from_primary(replica(), true);
         wait_until("the replica caught up", Duration::from_secs(15), || {
             !pool.hosts()[1].lagging
         })
@@ -634,12 +640,7 @@ fn a_replica_back_with_a_backlog_serves_no_read_from_before_a_recorded_write() {
         .psql("calendula", "CREATE TABLE backlog_t (x int)")
         .unwrap();
     cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
-    replica()
-        .psql(
-            "postgres",
-            "ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()",
-        )
-        .unwrap();
+    stream_from_primary(replica(), false);
     replica().stop().unwrap();
     runtime().block_on(async {
         let pool = pool_with_roles(config(&cluster), &[Role::Master, Role::Down]).await;
