@@ -57,7 +57,7 @@ pub fn check(figment: &Figment) -> Result<rocket::Config, Vec<String>> {
         ("workers", config.workers),
         ("max_blocking", config.max_blocking),
     ];
-    let problems: Vec<String> = at_least_one
+    let mut problems: Vec<String> = at_least_one
         .into_iter()
         .filter(|(_, value)| *value == 0)
         .map(|(key, _)| {
@@ -65,6 +65,16 @@ pub fn check(figment: &Figment) -> Result<rocket::Config, Vec<String>> {
             format!("{origin}: {key}: must be at least 1")
         })
         .collect();
+    // Rocket is built without its `tls` feature: these would be read and silently ignored,
+    // and the server would answer plain HTTP where HTTPS was configured.
+    for key in ["tls", "mtls"] {
+        if figment.contains(key) {
+            let origin = origin(figment.find_metadata(key));
+            problems.push(format!(
+                "{origin}: {key}: TLS is not built into Calendula; terminate TLS at a reverse proxy in front of it"
+            ));
+        }
+    }
     if problems.is_empty() {
         Ok(config)
     } else {

@@ -451,6 +451,13 @@ fn rocket_toml_that_rocket_would_panic_on_is_a_config_error() {
         check_with_rocket_toml("", Some("[default]\nport = 8080\n")).0,
         0
     );
+    let tls = "[default.tls]\ncerts = \"cert.pem\"\nkey = \"key.pem\"\n";
+    let (code, stderr) = check_with_rocket_toml("", Some(tls));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Rocket.toml: tls: TLS is not built into Calendula"),
+        "{stderr}"
+    );
 }
 
 #[test]
