@@ -200,7 +200,7 @@ fn typed<T: DeserializeOwned>(
     let value = if value.is_null() {
         serde_json::Value::Object(Default::default())
     } else {
-        match serde_json::to_value(value) {
+        match section_json(value) {
             Ok(json) => json,
             Err(e) => {
                 problems.push(ConfigProblem::new(
@@ -214,6 +214,32 @@ fn typed<T: DeserializeOwned>(
     read_section(value, validate)
         .map_err(|found| problems.extend(found.into_iter().map(|p| p.under(key))))
         .ok()
+}
+
+/// A section as JSON, for serde. YAML's `.nan` and `.inf` have no JSON form, and serde_json
+/// would turn them into `null` ("invalid type: null, expected f64"); they become the text
+/// they were written as, so that a problem quotes them.
+fn section_json(mut section: Value) -> serde_json::Result<serde_json::Value> {
+    spell_non_finite(&mut section);
+    serde_json::to_value(section)
+}
+
+fn spell_non_finite(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            let text = match n.as_f64() {
+                Some(f) if f.is_nan() => ".nan",
+                Some(f) if f == f64::INFINITY => ".inf",
+                Some(f) if f == f64::NEG_INFINITY => "-.inf",
+                _ => return,
+            };
+            *value = Value::String(text.to_owned());
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(spell_non_finite),
+        Value::Mapping(map) => map.values_mut().for_each(spell_non_finite),
+        Value::Tagged(tagged) => spell_non_finite(&mut tagged.value),
+        _ => {}
+    }
 }
 
 fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn LoadedModule>> {
@@ -246,7 +272,7 @@ fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn 
         let path = format!("modules.{}", descriptor.key);
         let section = match sections.remove(descriptor.key) {
             None | Some(Value::Null) => serde_json::Value::Object(Default::default()),
-            Some(section) => match serde_json::to_value(section) {
+            Some(section) => match section_json(section) {
                 Ok(json) => json,
                 Err(e) => {
                     problems.push(ConfigProblem::new(

@@ -137,6 +137,14 @@ fn wrong_types_and_ranges_are_reported() {
         stderr.contains("database.master_as_replica_weight: expected a probability"),
         "{stderr}"
     );
+    // YAML's non-finite floats have no JSON form: they are quoted as written, not "null".
+    assert_reported(
+        "database:\n  master_as_replica_weight: .nan\nmodules:\n  notificator:\n    batch_size: -.inf\n",
+        &[
+            r#"database.master_as_replica_weight: invalid type: string ".nan", expected f64"#,
+            r#"modules.notificator.batch_size: invalid type: string "-.inf", expected u32"#,
+        ],
+    );
 
     let (code, stderr) = check("modules:\n  auth:\n    session_ttl: 500ms\n");
     assert_eq!(code, 2);
