@@ -152,10 +152,15 @@ fn replay_lag(host: &Host, shared: &Shared, checked: &Checked) -> Option<Duratio
     let mut master_wal = shared.lock_master_wal();
     match checked.role {
         Role::Master => {
+            let previous = master_wal.master();
             if master_wal.record(host.index, now, position, keep_positions(config)) {
                 // After a failover that lost WAL, the new master may stand below positions
                 // the old one reached: replicas are measured against the new one.
                 shared.lower_floors_to(position);
+                if previous.is_some() {
+                    log::debug!("{}: the master now, after another host", host.addr);
+                    shared.count_failover();
+                }
             }
             None
         }
@@ -219,11 +224,14 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     slot.lagging = lagging;
     let floor = shared.replay_floor();
     let was_short = before == Role::Replica && !host.has_replayed(floor);
-    match position.filter(|_| role == Role::Replica) {
+    let replica_position = position.filter(|_| role == Role::Replica);
+    match replica_position {
         Some(position) => host.replayed.fetch_max(position, Ordering::AcqRel),
         None => host.replayed.swap(0, Ordering::AcqRel),
     };
     let caught_up = was_short && role == Role::Replica && host.has_replayed(floor);
+    let follows =
+        replica_position.is_some_and(|position| slot.note_replayed(shared.failovers(), position));
     drop(slot);
 
     if before != role {
@@ -265,12 +273,18 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             host.addr
         );
     }
+    if follows {
+        log::info!(
+            "{}: replays the WAL of the master that took over; takes reads",
+            host.addr
+        );
+    }
     drop(old_pool);
-    if before != role || lag_changed || caught_up {
+    if before != role || lag_changed || caught_up || follows {
         shared.changed.notify_waiters();
     }
     if log::log_enabled!(log::Level::Debug) {
-        let s = host.snapshot(shared.replay_floor());
+        let s = host.snapshot(shared);
         log::debug!(
             "{}: role={} lag={:?} size={} idle={} in_use={} check_latency={:?} acquires={} error={:?}",
             s.addr,

@@ -14,6 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tokio::sync::{watch, Notify};
 
 use crate::config::{ConnectOptions, HostAddr, PoolConfig};
+use crate::pool::Shared;
 
 /// What a host is, as seen by its last health check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +57,39 @@ pub(crate) struct Slot {
     /// Replica lagging more than `max_replica_lag`.
     pub(crate) lagging: bool,
     pub(crate) pool: Option<BbPool>,
+    /// The failovers so far (`Shared::failovers`) after which this host, as a replica, has
+    /// shown that it follows the new master: it replayed WAL beyond the position its first
+    /// check after the failover found. WAL positions carry no timeline, so a replica left
+    /// on the old primary's timeline can stand at or past the new master's position and
+    /// look up to date while it holds writes the new master never had; one that follows
+    /// the new master moves on as soon as the master writes.
+    pub(crate) follows: u64,
+    /// (failovers, position): where this replica's first check after that many failovers
+    /// found it.
+    pub(crate) follow_mark: Option<(u64, u64)>,
+}
+
+impl Slot {
+    /// Records a replica's replay `position` as seen by a check after `failovers`
+    /// failovers; true when this shows it follows the current master for the first time.
+    pub(crate) fn note_replayed(&mut self, failovers: u64, position: u64) -> bool {
+        if self.follows == failovers {
+            return false;
+        }
+        match self.follow_mark {
+            Some((seen, mark)) if seen == failovers => {
+                if position > mark {
+                    self.follows = failovers;
+                    self.follow_mark = None;
+                }
+                self.follows == failovers
+            }
+            _ => {
+                self.follow_mark = Some((failovers, position));
+                false
+            }
+        }
+    }
 }
 
 /// Counters and the check-latency window, behind a mutex touched by the checker (once per
@@ -120,6 +154,8 @@ impl Host {
                 role: Role::Down,
                 lagging: false,
                 pool: None,
+                follows: 0,
+                follow_mark: None,
             }),
             in_use: AtomicU32::new(0),
             max_size,
@@ -164,9 +200,13 @@ impl Host {
     }
 
     /// A replica (in `slot`) that takes reads: not lagging more than `max_replica_lag`,
-    /// and past `floor`, the replay position reads need.
-    pub(crate) fn takes_reads(&self, slot: &Slot, floor: u64) -> bool {
-        slot.role == Role::Replica && !slot.lagging && self.has_replayed(floor)
+    /// following the current master (after a failover), and past `shared`'s replay
+    /// floor, the position reads need.
+    pub(crate) fn takes_reads(&self, slot: &Slot, shared: &Shared) -> bool {
+        slot.role == Role::Replica
+            && !slot.lagging
+            && slot.follows == shared.failovers()
+            && self.has_replayed(shared.replay_floor())
     }
 
     pub(crate) fn record_acquire(&self, waited: Duration) {
@@ -322,8 +362,9 @@ pub struct HostSnapshot {
     pub index: usize,
     pub addr: HostAddr,
     pub role: Role,
-    /// A replica that takes no reads: lagging more than `max_replica_lag`, or short of the
-    /// WAL position [`crate::MultiHostPool::require_replayed`] asks for.
+    /// A replica that takes no reads: lagging more than `max_replica_lag`, short of the
+    /// WAL position [`crate::MultiHostPool::require_replayed`] asks for, or not yet seen
+    /// following a new master after a failover.
     pub lagging: bool,
     /// Replay lag of a replica at its last check.
     pub lag: Option<Duration>,
@@ -345,15 +386,14 @@ pub struct HostSnapshot {
 }
 
 impl Host {
-    /// `floor`: the replay position replicas need to take reads.
-    pub(crate) fn snapshot(&self, floor: u64) -> HostSnapshot {
+    pub(crate) fn snapshot(&self, shared: &Shared) -> HostSnapshot {
         let (role, lagging, size, idle) = {
             let slot = self.read_slot();
             let (size, idle) = slot.pool.as_ref().map_or((0, 0), |p| {
                 let state = p.state();
                 (state.connections, state.idle_connections)
             });
-            let lagging = slot.role == Role::Replica && !self.takes_reads(&slot, floor);
+            let lagging = slot.role == Role::Replica && !self.takes_reads(&slot, shared);
             (slot.role, lagging, size, idle)
         };
         let stats = self.lock_stats();
@@ -381,6 +421,30 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_a_failover_a_replica_follows_once_it_moves_past_its_first_position() {
+        let mut slot = Slot {
+            role: Role::Replica,
+            lagging: false,
+            pool: None,
+            follows: 0,
+            follow_mark: None,
+        };
+        assert!(!slot.note_replayed(0, 500), "no failover: nothing to show");
+        // First check after failover 1: where it stands; standing still shows nothing.
+        assert!(!slot.note_replayed(1, 500));
+        assert!(!slot.note_replayed(1, 500));
+        assert_eq!(slot.follows, 0);
+        assert!(slot.note_replayed(1, 501), "moved on: follows");
+        assert_eq!((slot.follows, slot.follow_mark), (1, None));
+        assert!(!slot.note_replayed(1, 900), "said once");
+        // A second failover before it moved: the mark starts over at that failover.
+        assert!(!slot.note_replayed(2, 900));
+        assert!(!slot.note_replayed(3, 950));
+        assert!(slot.note_replayed(3, 951));
+        assert_eq!(slot.follows, 3);
+    }
 
     #[test]
     fn median_over_a_bounded_window() {

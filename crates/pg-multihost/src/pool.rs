@@ -103,11 +103,26 @@ pub(crate) struct Shared {
     /// The master's WAL position after the last write recorded (0: none): what reads
     /// should see (see [`MultiHostPool::record_write`]).
     write_floor: AtomicU64,
+    /// How many times another host became the master (see [`Slot::follows`]).
+    ///
+    /// [`Slot::follows`]: crate::host::Slot
+    failovers: AtomicU64,
 }
 
 impl Shared {
     pub(crate) fn replay_floor(&self) -> u64 {
         self.replay_floor.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn failovers(&self) -> u64 {
+        self.failovers.load(Ordering::Acquire)
+    }
+
+    /// Another host became the master: a replica takes reads again only once it has shown
+    /// that it follows the new one.
+    pub(crate) fn count_failover(&self) {
+        self.failovers.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_waiters();
     }
 
     /// A new master at `position`: no replica is asked to have replayed more.
@@ -277,6 +292,7 @@ impl MultiHostPool {
             master_wal: Mutex::default(),
             replay_floor: AtomicU64::new(0),
             write_floor: AtomicU64::new(0),
+            failovers: AtomicU64::new(0),
         });
         let (shutdown, _) = watch::channel(false);
         let checkers = hosts
@@ -414,7 +430,7 @@ impl MultiHostPool {
         let mut rng = rand::thread_rng();
         let mut masters = Greedy::default();
         let mut replicas = Greedy::default();
-        let floor = self.inner.shared.replay_floor();
+        let shared = &self.inner.shared;
         let mut master_count = 0;
         for host in &self.inner.hosts {
             let slot = host.read_slot();
@@ -424,7 +440,7 @@ impl MultiHostPool {
                     master_count += 1;
                     masters.offer(host, pool, Role::Master, &mut rng)
                 }
-                Role::Replica if read_only && host.takes_reads(&slot, floor) => {
+                Role::Replica if read_only && host.takes_reads(&slot, shared) => {
                     replicas.offer(host, pool, Role::Replica, &mut rng)
                 }
                 _ => {}
@@ -503,8 +519,12 @@ impl MultiHostPool {
 
     /// Every host's state.
     pub fn hosts(&self) -> Vec<HostSnapshot> {
-        let floor = self.inner.shared.replay_floor();
-        self.inner.hosts.iter().map(|h| h.snapshot(floor)).collect()
+        let shared = &self.inner.shared;
+        self.inner
+            .hosts
+            .iter()
+            .map(|h| h.snapshot(shared))
+            .collect()
     }
 
     /// From now on a replica takes reads only once it has replayed the master's WAL up to

@@ -60,6 +60,11 @@ impl MasterWal {
         new_master
     }
 
+    /// The host whose positions these are.
+    pub(crate) fn master(&self) -> Option<usize> {
+        self.master
+    }
+
     /// The lag at `at` of a replica that has replayed up to `replayed`: zero when it has
     /// everything the master had at its last check, otherwise how long ago the master first
     /// had more. `None` when the last master check is older than `fresh` (or there was none).

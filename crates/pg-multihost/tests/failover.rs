@@ -227,6 +227,13 @@ fn failover_to_a_promoted_replica_and_the_old_primary_as_a_standby() {
                 "no write reaches the old primary"
             );
         }
+        // It takes reads once it has replayed WAL of the new master (the inserts above).
+        wait_until(
+            "the demoted primary taking reads",
+            Duration::from_secs(10),
+            || !pool.hosts()[0].lagging,
+        )
+        .await;
         let mut served_by_old = false;
         for _ in 0..60 {
             served_by_old |= try_read(&pool).await.unwrap() == 0;
@@ -683,6 +690,86 @@ fn a_replica_back_with_a_backlog_serves_no_read_from_before_a_recorded_write() {
             fastest < Duration::from_millis(50),
             "reads waited for a replica far behind: fastest {fastest:?}"
         );
+        pool.close().await;
+    });
+}
+
+/// A failover that lost WAL: the promoted replica had stopped streaming, and the other
+/// replica received more from the old primary before it died. WAL positions carry no
+/// timeline, so that replica stands past the new master's position and looks up to date,
+/// while it holds writes the new master never had and lacks the new master's own: it takes
+/// no reads until it shows it follows the new master.
+#[test]
+fn a_replica_left_on_the_old_timeline_takes_no_reads() {
+    let cluster = cluster(2);
+    let instance = |i: usize| &cluster.instances()[i];
+    instance(0)
+        .psql("calendula", "CREATE TABLE fork_t (x int, pad text)")
+        .unwrap();
+    cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
+    runtime().block_on(async {
+        let pool = pool_with_roles(config(&cluster), &ROLES).await;
+        stream_from_primary(instance(1), false);
+        wait_until(
+            "replica 1's WAL receiver gone",
+            Duration::from_secs(10),
+            || {
+                instance(1)
+                    .psql("postgres", "SELECT count(*) FROM pg_stat_wal_receiver")
+                    .unwrap()
+                    == "0"
+            },
+        )
+        .await;
+        // About 20 MB of WAL that only replica 2 receives.
+        instance(0)
+            .psql(
+                "calendula",
+                "INSERT INTO fork_t SELECT g, repeat('x', 1000) FROM generate_series(1, 20000) g",
+            )
+            .unwrap();
+        wait_until("replica 2 has the rows", Duration::from_secs(20), || {
+            instance(2)
+                .psql("calendula", "SELECT count(*) FROM fork_t")
+                .unwrap()
+                == "20000"
+        })
+        .await;
+
+        let c = cluster.clone();
+        blocking(move || {
+            c.instances()[0].stop().unwrap();
+            c.instances()[1].promote().unwrap();
+        })
+        .await;
+        wait_until("replica 1 the master", Duration::from_secs(10), || {
+            roles(&pool) == [Role::Down, Role::Master, Role::Replica]
+        })
+        .await;
+        let mut conn = pool.write().await.unwrap();
+        conn.batch_execute("INSERT INTO fork_t VALUES (-1, 'new')")
+            .await
+            .unwrap();
+        drop(conn);
+        pool.record_write().await.unwrap();
+        let position = |i: usize, lsn: &str| {
+            instance(i)
+                .psql("postgres", &format!("SELECT {lsn} - '0/0'"))
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        assert!(
+            position(2, "pg_last_wal_replay_lsn()") > position(1, "pg_current_wal_lsn()"),
+            "replica 2 stands past the new master"
+        );
+
+        // Several checks of replica 2 later, it still takes no reads.
+        tokio::time::sleep(REFRESH_DELAY * 3).await;
+        for _ in 0..20 {
+            assert_eq!(try_read(&pool).await, Ok(1), "the new master answers");
+        }
+        assert!(pool.hosts()[2].lagging, "{:?}", pool.hosts()[2]);
         pool.close().await;
     });
 }
