@@ -226,7 +226,7 @@ fn render_metrics(hosts: &[HostSnapshot], failed: (u64, u64), ready: bool) -> St
         &mut out,
         "calendula_db_replica_lagging",
         "gauge",
-        "1 when a replica takes no reads: it lags more than max_replica_lag, or has not replayed the schema's migrations yet.",
+        "1 when a replica takes no reads: it lags more than max_replica_lag, has not replayed the schema's migrations yet, or has not yet shown that it follows the master after a failover.",
         &per_host(&|h| Some(u8::from(h.lagging).to_string())),
     );
     family(

@@ -21,13 +21,20 @@ use crate::pool::Shared;
 /// master. The replica's own view of its lag, used when no master was checked lately (see
 /// [`crate::wal`]): 0 when everything received is replayed, otherwise the age of the last
 /// replayed transaction (or, when none was replayed since the standby started, its uptime).
-/// Position: bytes of WAL written (master) or replayed (replica).
+/// Position: bytes of WAL written (master) or replayed (replica); then a replica's bytes
+/// received (NULL on a master, or with no WAL receiver).
 const CHECK_SQL: &str = "SELECT pg_is_in_recovery(), current_setting('transaction_read_only'), \
      CASE WHEN NOT pg_is_in_recovery() THEN NULL \
           WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
           ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END, \
      (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END \
-      - '0/0'::pg_lsn)::text";
+      - '0/0'::pg_lsn)::text, \
+     (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::text";
+
+/// Run on the master after its check while a replica waits to show that it follows it
+/// after a failover: a transaction with an id writes a commit record, WAL for the replica
+/// to replay, also on an idle database.
+const NUDGE_SQL: &str = "SELECT txid_current()";
 
 /// How long the master's WAL positions are kept: a replica behind all of them is reported
 /// this far behind, so it must exceed any sensible `max_replica_lag` (see [`keep_positions`]).
@@ -55,6 +62,10 @@ struct Checked {
     lag: Option<Duration>,
     /// WAL written (master) or replayed (replica), in bytes.
     position: Option<u64>,
+    /// WAL a replica has received, in bytes.
+    received: Option<u64>,
+    /// The failover count before the check began (see `Slot::note_replayed`).
+    failovers: u64,
     latency: Duration,
 }
 
@@ -107,6 +118,8 @@ async fn check(
         *conn = Some(CheckConn { client, driver });
     }
     let client = &conn.as_ref().expect("connected above").client;
+    // Read first: a position read before a failover was counted says nothing about it.
+    let failovers = shared.failovers();
     let started = Instant::now();
     let messages = client
         .simple_query(CHECK_SQL)
@@ -128,15 +141,23 @@ async fn check(
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64);
     let position = row.get(3).and_then(|s| s.parse::<u64>().ok());
+    let received = row.get(4).and_then(|s| s.parse::<u64>().ok());
     let role = if in_recovery || read_only {
         Role::Replica
     } else {
         Role::Master
     };
+    if role == Role::Master && shared.take_wal_request() {
+        if let Err(e) = client.simple_query(NUDGE_SQL).await {
+            log::debug!("{}: {NUDGE_SQL}: {}", host.addr, with_causes(&e));
+        }
+    }
     Ok(Checked {
         role,
         lag,
         position,
+        received,
+        failovers,
         latency,
     })
 }
@@ -182,7 +203,7 @@ fn keep_positions(config: &PoolConfig) -> Duration {
 /// Records the outcome; on a role change replaces the host's pool (none while down) and
 /// wakes every waiting acquire.
 fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
-    let (role, lag, position, error) = match outcome {
+    let (role, lag, position, wal_seen, error) = match outcome {
         Ok(checked) => {
             let lag = replay_lag(host, shared, &checked);
             let mut stats = host.lock_stats();
@@ -190,7 +211,8 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
             stats.add_latency(checked.latency, shared.config.latency_window);
             stats.lag = lag;
             stats.last_error = None;
-            (checked.role, lag, checked.position, None)
+            let wal_seen = (checked.failovers, checked.received);
+            (checked.role, lag, checked.position, Some(wal_seen), None)
         }
         Err(e) => {
             let mut stats = host.lock_stats();
@@ -202,7 +224,7 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
                 // will be logged for it: say why here.
                 log::warn!("{}: down: {e}", host.addr);
             }
-            (Role::Down, None, None, Some(e))
+            (Role::Down, None, None, None, Some(e))
         }
     };
     let lagging = role == Role::Replica
@@ -230,8 +252,16 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
         None => host.replayed.swap(0, Ordering::AcqRel),
     };
     let caught_up = was_short && role == Role::Replica && host.has_replayed(floor);
-    let follows =
-        replica_position.is_some_and(|position| slot.note_replayed(shared.failovers(), position));
+    let failovers = shared.failovers();
+    let follows = match (replica_position, wal_seen) {
+        (Some(replayed), Some((seen, received))) if seen == failovers => {
+            slot.note_replayed(failovers, replayed, received)
+        }
+        _ => false,
+    };
+    if slot.role == Role::Replica && slot.follows != failovers {
+        shared.request_wal();
+    }
     drop(slot);
 
     if before != role {
@@ -275,7 +305,7 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     }
     if follows {
         log::info!(
-            "{}: replays the WAL of the master that took over; takes reads",
+            "{}: replays the WAL of the master that took over: follows it",
             host.addr
         );
     }

@@ -58,37 +58,62 @@ pub(crate) struct Slot {
     pub(crate) lagging: bool,
     pub(crate) pool: Option<BbPool>,
     /// The failovers so far (`Shared::failovers`) after which this host, as a replica, has
-    /// shown that it follows the new master: it replayed WAL beyond the position its first
-    /// check after the failover found. WAL positions carry no timeline, so a replica left
-    /// on the old primary's timeline can stand at or past the new master's position and
-    /// look up to date while it holds writes the new master never had; one that follows
-    /// the new master moves on as soon as the master writes.
+    /// shown that it follows the new master: it replayed WAL beyond all it had received
+    /// when its first check after the failover looked. WAL positions carry no timeline, so
+    /// a replica left on the old primary's timeline can stand at or past the new master's
+    /// position and look up to date while it holds writes the new master never had; one
+    /// that follows the new master moves on as soon as the master writes.
     pub(crate) follows: u64,
-    /// (failovers, position): where this replica's first check after that many failovers
-    /// found it.
-    pub(crate) follow_mark: Option<(u64, u64)>,
+    /// Where this replica's first check after the last failover found it.
+    pub(crate) follow_mark: Option<FollowMark>,
+}
+
+/// A replica's WAL at its first check after a failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FollowMark {
+    /// The failover count it was taken at.
+    pub(crate) failovers: u64,
+    /// Replayed then.
+    pub(crate) replayed: u64,
+    /// Received then (at least `replayed`): WAL of the old primary may still be waiting to
+    /// be replayed, and replaying it shows nothing.
+    pub(crate) received: u64,
 }
 
 impl Slot {
-    /// Records a replica's replay `position` as seen by a check after `failovers`
-    /// failovers; true when this shows it follows the current master for the first time.
-    pub(crate) fn note_replayed(&mut self, failovers: u64, position: u64) -> bool {
+    /// Records a replica's WAL as a check found it, `replayed` and `received` (`None`: no
+    /// WAL receiver), after `failovers` failovers; true when this shows for the first time
+    /// that it follows the current master.
+    pub(crate) fn note_replayed(
+        &mut self,
+        failovers: u64,
+        replayed: u64,
+        received: Option<u64>,
+    ) -> bool {
         if self.follows == failovers {
             return false;
         }
+        let mark = FollowMark {
+            failovers,
+            replayed,
+            received: received.map_or(replayed, |r| r.max(replayed)),
+        };
         match self.follow_mark {
-            Some((seen, mark)) if seen == failovers => {
-                if position > mark {
+            // Moved back: rewound or rebuilt (as it must be to leave the old timeline);
+            // measured again from here.
+            Some(old) if old.failovers == failovers && replayed < old.replayed => {
+                self.follow_mark = Some(mark);
+            }
+            Some(old) if old.failovers == failovers => {
+                if replayed > old.received {
                     self.follows = failovers;
                     self.follow_mark = None;
+                    return true;
                 }
-                self.follows == failovers
             }
-            _ => {
-                self.follow_mark = Some((failovers, position));
-                false
-            }
+            _ => self.follow_mark = Some(mark),
         }
+        false
     }
 }
 
@@ -423,7 +448,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn after_a_failover_a_replica_follows_once_it_moves_past_its_first_position() {
+    fn after_a_failover_a_replica_follows_once_it_replays_past_what_it_had_received() {
         let mut slot = Slot {
             role: Role::Replica,
             lagging: false,
@@ -431,19 +456,26 @@ mod tests {
             follows: 0,
             follow_mark: None,
         };
-        assert!(!slot.note_replayed(0, 500), "no failover: nothing to show");
-        // First check after failover 1: where it stands; standing still shows nothing.
-        assert!(!slot.note_replayed(1, 500));
-        assert!(!slot.note_replayed(1, 500));
+        assert!(
+            !slot.note_replayed(0, 500, None),
+            "no failover: nothing to show"
+        );
+        // First check after failover 1: 500 replayed, 800 received (old primary's WAL).
+        assert!(!slot.note_replayed(1, 500, Some(800)));
+        assert!(
+            !slot.note_replayed(1, 800, Some(800)),
+            "replaying what it had"
+        );
         assert_eq!(slot.follows, 0);
-        assert!(slot.note_replayed(1, 501), "moved on: follows");
+        assert!(slot.note_replayed(1, 801, Some(900)), "beyond: follows");
         assert_eq!((slot.follows, slot.follow_mark), (1, None));
-        assert!(!slot.note_replayed(1, 900), "said once");
-        // A second failover before it moved: the mark starts over at that failover.
-        assert!(!slot.note_replayed(2, 900));
-        assert!(!slot.note_replayed(3, 950));
-        assert!(slot.note_replayed(3, 951));
-        assert_eq!(slot.follows, 3);
+        assert!(!slot.note_replayed(1, 950, None), "said once");
+        // A second failover: marked again; rebuilt lower, it is measured from there.
+        assert!(!slot.note_replayed(2, 950, None));
+        assert!(!slot.note_replayed(2, 300, Some(300)));
+        assert!(!slot.note_replayed(2, 300, Some(300)));
+        assert!(slot.note_replayed(2, 301, Some(301)));
+        assert_eq!(slot.follows, 2);
     }
 
     #[test]

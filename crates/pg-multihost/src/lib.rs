@@ -14,8 +14,9 @@
 //!   host with the most free connections, `max_size - in use`, ties broken uniformly at
 //!   random.
 //!   While more than one host answers as master (a split brain), no write is handed out.
-//!   After a failover a replica takes reads only once it has replayed WAL past where its
-//!   first check found it (WAL positions carry no timeline: see `Slot::follows`).
+//!   After a failover a replica takes reads only once it has replayed WAL past all it had
+//!   received at its first check (WAL positions carry no timeline: see `Slot::follows`);
+//!   the master's checker commits an empty transaction meanwhile, so this needs no write.
 //! - [`MultiHostPool::record_write`] after a write: reads then see it (a replica that has
 //!   not replayed it is waited for briefly, then the master serves the read).
 //! - The whole acquire (waiting for a suitable host, then for a connection of its pool)

@@ -107,6 +107,8 @@ pub(crate) struct Shared {
     ///
     /// [`Slot::follows`]: crate::host::Slot
     failovers: AtomicU64,
+    /// A replica waits to show that it follows the master (see `checker::NUDGE_SQL`).
+    wal_requested: AtomicBool,
 }
 
 impl Shared {
@@ -123,6 +125,15 @@ impl Shared {
     pub(crate) fn count_failover(&self) {
         self.failovers.fetch_add(1, Ordering::AcqRel);
         self.changed.notify_waiters();
+    }
+
+    pub(crate) fn request_wal(&self) {
+        self.wal_requested.store(true, Ordering::Release);
+    }
+
+    /// Whether a replica asked for WAL since the last call.
+    pub(crate) fn take_wal_request(&self) -> bool {
+        self.wal_requested.swap(false, Ordering::AcqRel)
     }
 
     /// A new master at `position`: no replica is asked to have replayed more.
@@ -293,6 +304,7 @@ impl MultiHostPool {
             replay_floor: AtomicU64::new(0),
             write_floor: AtomicU64::new(0),
             failovers: AtomicU64::new(0),
+            wal_requested: AtomicBool::new(false),
         });
         let (shutdown, _) = watch::channel(false);
         let checkers = hosts

@@ -220,6 +220,15 @@ fn failover_to_a_promoted_replica_and_the_old_primary_as_a_standby() {
             "down->master->down->replica: {old:?}"
         );
         assert_eq!(roles(&pool)[1], Role::Master);
+        // It takes reads once it has replayed WAL the new master wrote after it came back,
+        // also with no write: while a replica waits, the master's checker commits an empty
+        // transaction.
+        wait_until(
+            "the demoted primary taking reads",
+            Duration::from_secs(10),
+            || !pool.hosts()[0].lagging,
+        )
+        .await;
         for id in 2..52 {
             assert_eq!(
                 insert(pool.clone(), id).await,
@@ -227,13 +236,6 @@ fn failover_to_a_promoted_replica_and_the_old_primary_as_a_standby() {
                 "no write reaches the old primary"
             );
         }
-        // It takes reads once it has replayed WAL of the new master (the inserts above).
-        wait_until(
-            "the demoted primary taking reads",
-            Duration::from_secs(10),
-            || !pool.hosts()[0].lagging,
-        )
-        .await;
         let mut served_by_old = false;
         for _ in 0..60 {
             served_by_old |= try_read(&pool).await.unwrap() == 0;
@@ -721,18 +723,26 @@ fn a_replica_left_on_the_old_timeline_takes_no_reads() {
             },
         )
         .await;
-        // About 20 MB of WAL that only replica 2 receives.
+        // About 20 MB of WAL that only replica 2 receives, and replays only after the
+        // failover was noticed: replaying what it had received shows nothing.
+        replay(&cluster, 2, "pause").await;
         instance(0)
             .psql(
                 "calendula",
                 "INSERT INTO fork_t SELECT g, repeat('x', 1000) FROM generate_series(1, 20000) g",
             )
             .unwrap();
-        wait_until("replica 2 has the rows", Duration::from_secs(20), || {
+        let end = instance(0)
+            .psql("postgres", "SELECT pg_current_wal_lsn()")
+            .unwrap();
+        wait_until("replica 2 received it", Duration::from_secs(20), || {
             instance(2)
-                .psql("calendula", "SELECT count(*) FROM fork_t")
+                .psql(
+                    "postgres",
+                    &format!("SELECT pg_last_wal_receive_lsn() >= '{end}'"),
+                )
                 .unwrap()
-                == "20000"
+                == "t"
         })
         .await;
 
@@ -745,6 +755,19 @@ fn a_replica_left_on_the_old_timeline_takes_no_reads() {
         wait_until("replica 1 the master", Duration::from_secs(10), || {
             roles(&pool) == [Role::Down, Role::Master, Role::Replica]
         })
+        .await;
+        tokio::time::sleep(REFRESH_DELAY * 2).await; // replica 2 checked since
+        replay(&cluster, 2, "resume").await;
+        wait_until(
+            "replica 2 replayed the rows",
+            Duration::from_secs(20),
+            || {
+                instance(2)
+                    .psql("calendula", "SELECT count(*) FROM fork_t")
+                    .unwrap()
+                    == "20000"
+            },
+        )
         .await;
         let mut conn = pool.write().await.unwrap();
         conn.batch_execute("INSERT INTO fork_t VALUES (-1, 'new')")
