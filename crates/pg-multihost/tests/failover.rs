@@ -344,6 +344,22 @@ fn stream_from_primary(replica: &calendula_pg::Instance, stream: bool) {
         .unwrap();
 }
 
+/// Cuts a replica off from its primary and waits until its WAL receiver is gone.
+async fn cut_off(replica: &calendula_pg::Instance) {
+    stream_from_primary(replica, false);
+    wait_until(
+        &format!("{}'s WAL receiver gone", replica.name()),
+        Duration::from_secs(10),
+        || {
+            replica
+                .psql("postgres", "SELECT count(*) FROM pg_stat_wal_receiver")
+                .unwrap()
+                == "0"
+        },
+    )
+    .await;
+}
+
 /// A replica cut off from the primary receives nothing, so by its own account (received vs
 /// replayed) it is never behind; measured against the master's WAL position it is, and it
 /// takes no reads until it streams again.
@@ -359,18 +375,7 @@ fn a_replica_cut_off_from_the_primary_is_lagging() {
         let mut config = config(&cluster);
         config.max_replica_lag = Some(Duration::from_millis(500));
         let pool = pool_with_roles(config, &[Role::Master, Role::Replica]).await;
-        stream_from_primary(replica(), false);
-        wait_until(
-            "the replica's WAL receiver gone",
-            Duration::from_secs(10),
-            || {
-                replica()
-                    .psql("postgres", "SELECT count(*) FROM pg_stat_wal_receiver")
-                    .unwrap()
-                    == "0"
-            },
-        )
-        .await;
+        cut_off(replica()).await;
         primary()
             .psql("calendula", "INSERT INTO cut_t VALUES (1)")
             .unwrap();
@@ -711,18 +716,7 @@ fn a_replica_left_on_the_old_timeline_takes_no_reads() {
     cluster.wait_for_replicas(Duration::from_secs(10)).unwrap();
     runtime().block_on(async {
         let pool = pool_with_roles(config(&cluster), &ROLES).await;
-        stream_from_primary(instance(1), false);
-        wait_until(
-            "replica 1's WAL receiver gone",
-            Duration::from_secs(10),
-            || {
-                instance(1)
-                    .psql("postgres", "SELECT count(*) FROM pg_stat_wal_receiver")
-                    .unwrap()
-                    == "0"
-            },
-        )
-        .await;
+        cut_off(instance(1)).await;
         // About 20 MB of WAL that only replica 2 receives, and replays only after the
         // failover was noticed: replaying what it had received shows nothing.
         replay(&cluster, 2, "pause").await;
