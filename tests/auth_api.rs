@@ -767,6 +767,27 @@ fn enforced_who_am_i_and_logout_need_a_session() {
     ));
 }
 
+#[test]
+fn enforced_deletes_come_only_from_the_author() {
+    let w = world(ENFORCE);
+    let s = &w.server;
+    let id = id_of(&w.event);
+    let path = format!("/event/{id}");
+    let delete = |auth: Auth| call(s, Method::DELETE, &path, auth, None);
+    // Without a valid session: 401; a participant or an outsider: 403. Nothing is deleted.
+    assert_401(delete(Auth::None));
+    assert_401(delete(Auth::Bearer(&tampered(&w.ada))));
+    assert_403(delete(Auth::Bearer(&w.bob)));
+    assert_403(delete(Auth::Header(&w.eve)));
+    assert_eq!(count(s, "events"), 1);
+    assert_eq!(count(s, "participants"), 1);
+    // The author, by either header.
+    assert_eq!(delete(Auth::Header(&w.ada)).0, StatusCode::NO_CONTENT);
+    assert_eq!(count(s, "events"), 0);
+    assert_eq!(count(s, "participants"), 0);
+    assert_eq!(delete(Auth::Bearer(&w.ada)).0, StatusCode::NOT_FOUND);
+}
+
 // ----- enforce: false and a disabled module --------------------------------------------
 
 #[test]
@@ -825,6 +846,9 @@ fn without_enforcement_nothing_requires_a_session() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = get(s, "/users/ada", Auth::Header("garbage"));
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Anyone deletes an event, as anyone creates one.
+    let (status, body) = call(s, Method::DELETE, &format!("/event/{id}"), Auth::None, None);
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
 
 #[test]

@@ -1576,6 +1576,133 @@ fn accept_errors() {
     assert_eq!(server.get(&format!("/event/{id}")).1, before);
 }
 
+// ----- delete -----------------------------------------------------------------------------
+
+/// `DELETE /event/{id}`: status and body.
+fn delete(server: &TestServer, id: impl std::fmt::Display) -> (StatusCode, Value) {
+    server.delete(&format!("/event/{id}"))
+}
+
+/// Rows left of event `id` in each table that refers to it.
+fn rows_of_event(server: &TestServer, id: i64) -> String {
+    server
+        .sql(&format!(
+            "SELECT (SELECT count(*) FROM events WHERE id = {id}) \
+             || ',' || (SELECT count(*) FROM participants WHERE event_id = {id}) \
+             || ',' || (SELECT count(*) FROM notification_rules WHERE event_id = {id}) \
+             || ',' || (SELECT count(*) FROM busy_events WHERE event_id = {id}) \
+             || ',' || (SELECT count(*) FROM notification_schedule s \
+                        JOIN notification_rules r ON r.id = s.rule_id WHERE r.event_id = {id})"
+        ))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn deleting_an_event_removes_it_with_its_participants_and_reminders() {
+    let server = TestServer::start();
+    let id = invitation(&server);
+    let series = id_of(&server.event(json!({
+        "author_login": "bob",
+        "start_time": "2027-07-01T09:30:00Z", "end_time": "2027-07-01T10:30:00Z",
+        "participants": participants(&["ada"]),
+        "notifications": [{"channel": "email", "offset": "15m"}],
+        "repetition": {"type": "daily", "due_date": "2027-07-03T09:30:00Z"},
+    })));
+    let (status, body) = accept(&server, id, "user_login=bob&decision=yes");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let window = ("2026-07-01T00:00:00Z", "2027-07-04T00:00:00Z");
+    assert_eq!(listed(&server, "bob", window.0, window.1).len(), 4);
+    assert_eq!(rows_of_event(&server, series), "1,1,1,2,1");
+
+    let (status, body) = delete(&server, series);
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, json!("")));
+    assert_eq!(rows_of_event(&server, series), "0,0,0,0,0");
+    let (status, body) = server.get(&format!("/event/{series}"));
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    for login in ["ada", "bob"] {
+        let left = listed(&server, login, window.0, window.1);
+        assert_eq!(spans(&left).iter().map(|s| s.0).collect::<Vec<_>>(), [id]);
+    }
+    let (status, busy) = server.post(
+        "/funcs/free_busy",
+        json!({"user_logins": ["ada"], "time_from": window.0, "time_to": window.1}),
+    );
+    assert_eq!(status, StatusCode::OK, "{busy}");
+    assert_eq!(
+        busy["ada"]["busy"],
+        json!([{"start": "2026-07-01T09:00:00Z", "end": "2026-07-01T10:00:00Z"}])
+    );
+    // The other event is untouched, and a trailing slash works too.
+    let before = server.get(&format!("/event/{id}")).1;
+    assert_eq!(before["participants"][0]["decision"], "yes");
+    let (status, _) = delete(&server, format!("{id}/"));
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(event_rows(&server), "0,0,0");
+}
+
+#[test]
+fn deleting_an_unknown_event_is_404() {
+    let server = TestServer::start();
+    let id = invitation(&server);
+    assert_eq!(delete(&server, id).0, StatusCode::NO_CONTENT);
+    for path in [id.to_string(), "999999".into(), "abc".into(), "-1".into()] {
+        let (status, body) = delete(&server, &path);
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["error"], "not found", "{body}");
+    }
+}
+
+#[test]
+fn answers_racing_a_delete_are_recorded_first_or_find_no_event() {
+    let server = TestServer::start();
+    invitation(&server);
+    let ids: Vec<i64> = (0..60)
+        .map(|_| {
+            id_of(&server.event(json!({
+                "author_login": "ada",
+                "start_time": "2026-07-02T09:00:00Z", "end_time": "2026-07-02T10:00:00Z",
+                "participants": participants(&["bob"]),
+            })))
+        })
+        .collect();
+    // Per event: the author joins as a participant, bob answers, and the event is deleted,
+    // all at once.
+    let statuses: Vec<(&str, StatusCode)> = std::thread::scope(|scope| {
+        let server = &server;
+        let ids = &ids;
+        let answer = |query: &'static str| {
+            scope.spawn(move || {
+                ids.iter()
+                    .map(|id| ("answer", accept(server, id, query).0))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let answers = [
+            answer("user_login=ada&decision=yes"),
+            answer("user_login=bob&decision=no"),
+        ];
+        let deletes = scope.spawn(move || {
+            ids.iter()
+                .map(|id| ("delete", delete(server, id).0))
+                .collect::<Vec<_>>()
+        });
+        answers
+            .into_iter()
+            .chain([deletes])
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    for (what, status) in &statuses {
+        let allowed: &[StatusCode] = match *what {
+            "delete" => &[StatusCode::NO_CONTENT],
+            _ => &[StatusCode::OK, StatusCode::NOT_FOUND],
+        };
+        assert!(allowed.contains(status), "{what}: {status}");
+    }
+    assert_eq!(event_rows(&server), "1,2,0");
+}
+
 // ----- listing ----------------------------------------------------------------------------
 
 #[test]

@@ -89,7 +89,7 @@ fn a_known_path_with_another_method_answers_405_with_allow() {
     for (method, path, allow) in [
         (reqwest::Method::DELETE, "/users", "POST"),
         (reqwest::Method::GET, "/users/", "POST"),
-        (reqwest::Method::PUT, "/event/7/", "GET, HEAD"),
+        (reqwest::Method::PUT, "/event/7/", "DELETE, GET, HEAD"),
         (reqwest::Method::POST, "/users/ada", "GET, HEAD"),
         (reqwest::Method::GET, "/funcs/free_busy", "POST"),
         (reqwest::Method::PATCH, "/health", "GET, HEAD"),

@@ -691,6 +691,109 @@ fn a_retry_is_skipped_for_a_participant_who_has_declined_since() {
 }
 
 #[test]
+fn a_deleted_event_sends_no_reminder_and_no_retry() {
+    let _serial = serial();
+    let hooks = HttpReceiver::start(|_, nth| {
+        if nth == 0 {
+            (500, Duration::ZERO)
+        } else {
+            (200, Duration::ZERO)
+        }
+    });
+    let yaml = slack_config(
+        &hooks.url("/slack"),
+        &["poll_interval: 200ms", "retry_backoff: 1s"],
+    );
+    let server = TestServer::with_yaml(&yaml);
+    server.user("ann", contacts("ann"));
+    let event_id = |event: Value| event["id"].as_i64().unwrap();
+    let failing = event_id(server.event(slack_reminder_at(whole_second_from_now(2))));
+    let not_due_yet = event_id(server.event(slack_reminder_at(whole_second_from_now(3))));
+    let kept_start = whole_second_from_now(4);
+    let kept = event_id(server.event(slack_reminder_at(kept_start)));
+    let delete = |id: i64| server.delete(&format!("/event/{id}")).0;
+    assert_eq!(delete(not_due_yet), StatusCode::NO_CONTENT);
+    assert!(
+        wait_until(Duration::from_secs(10), || hooks.count() == 1),
+        "the first attempt, failing, expected"
+    );
+    assert_eq!(delete(failing), StatusCode::NO_CONTENT);
+
+    // The kept event's reminder goes out; the deleted ones' (a retry 1 s after the failure,
+    // a first attempt at +3 s) never do.
+    assert!(
+        deliveries_reach(&server, "status = 'sent'", 1, Duration::from_secs(15)),
+        "{:?}",
+        deliveries(&server)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let sent: Vec<Value> = hooks.requests().into_iter().map(|r| r.body).collect();
+    let ids: Vec<i64> = sent
+        .iter()
+        .map(|b| b["event_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [failing, kept]);
+    assert_eq!(sent[1]["occurrence_start"], rfc3339(kept_start));
+    assert_eq!(deliveries(&server), ["ann slack sent 1 -"]);
+}
+
+#[test]
+fn deleting_events_while_their_reminders_fall_due_neither_fails_nor_deadlocks() {
+    let _serial = serial();
+    let hooks = HttpReceiver::start(|_, _| (200, Duration::ZERO));
+    let yaml = slack_config(
+        &hooks.url("/slack"),
+        &["poll_interval: 100ms", "batch_size: 5"],
+    );
+    let server = TestServer::with_yaml(&yaml);
+    server.user("ann", contacts("ann"));
+    let start = whole_second_from_now(5);
+    let mut reminder = slack_reminder_at(start);
+    // A second rule (email goes to the log sender): the notificator records rules in batches.
+    let rules = reminder["notifications"].as_array_mut().unwrap();
+    rules.push(json!({"channel": "email", "offset": "0m"}));
+    let ids: Vec<i64> = (0..120)
+        .map(|_| server.event(reminder.clone())["id"].as_i64().unwrap())
+        .collect();
+    let lead = system_time(start).duration_since(SystemTime::now());
+    let lead = lead.expect("creating the events took longer than the lead time");
+    std::thread::sleep(lead.saturating_sub(Duration::from_millis(30)));
+
+    // Four clients delete every event as its reminders fall due and are being recorded.
+    let statuses: Vec<StatusCode> = std::thread::scope(|scope| {
+        let deleters: Vec<_> = ids
+            .chunks(ids.len() / 4)
+            .map(|chunk| {
+                let server = &server;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|id| server.delete(&format!("/event/{id}")).0)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        deleters
+            .into_iter()
+            .flat_map(|d| d.join().unwrap())
+            .collect()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::NO_CONTENT),
+        "{statuses:?}"
+    );
+    assert_eq!(count(&server, "SELECT count(*) FROM events"), 0);
+    // Whatever was sent before its event went, every record went with the event.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(deliveries(&server), Vec::<String>::new());
+    assert!(
+        hooks.count() < ids.len(),
+        "{} reminders sent",
+        hooks.count()
+    );
+}
+
+#[test]
 fn a_retry_due_before_the_next_poll_does_not_wait_for_it() {
     let _serial = serial();
     let hooks = HttpReceiver::start(|_, _| (500, Duration::ZERO));

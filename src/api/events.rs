@@ -1,17 +1,17 @@
-//! `POST /event/`, `GET /event/{id}`, `POST /event/{id}/accept`.
+//! `POST /event/`, `GET /event/{id}`, `POST /event/{id}/accept`, `DELETE /event/{id}`.
 //!
 //! When the auth module enforces sessions ([`Writer`] answers 401 without one): an event is
-//! created by the session's user only, an invitation is answered by the invited user only
-//! (403 otherwise), and callers who are not members of an event see a busy block.
+//! created and deleted by the session's user only, an invitation is answered by the invited
+//! user only (403 otherwise), and callers who are not members of an event see a busy block.
 
 use calendula_core::models::{Decision, Event, NewEvent};
 use calendula_core::query::required;
 use calendula_core::{validate, ApiError, ApiResult, JsonBody, OptionalQuery, Query};
 use calendula_db::{events, users, CurrentUser, ReadConn, WriteConn, Writer};
 use diesel_async::AsyncPgConnection;
-use rocket::response::status::Created;
+use rocket::response::status::{Created, NoContent};
 use rocket::serde::json::Json;
-use rocket::{get, post};
+use rocket::{delete, get, post};
 use rocket_okapi::openapi;
 
 use super::params;
@@ -145,12 +145,33 @@ pub async fn accept_event(
             format!("invalid decision {decision:?}, expected yes, maybe, no or undecided"),
         )
     })?;
-    let event = events::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no event {id}")))?;
+    // An unknown event is a 404 before an unknown user is a 422.
+    if events::find(&mut conn, id).await?.is_none() {
+        return Err(events::no_event(id));
+    }
     let user = users::find_by_login(&mut conn, login)
         .await?
         .ok_or_else(|| ApiError::unknown_logins("user_login", vec![login.to_owned()]))?;
-    events::set_decision(&mut conn, &event, &user, decision).await?;
+    events::set_decision(&mut conn, id, &user, decision).await?;
     Ok(Json(events::get_details(&mut conn, id).await?.to_model()))
+}
+
+/// Delete an event with its participants and reminders: reminders not sent yet never are.
+/// When the auth module enforces sessions, only the event's author deletes it.
+#[openapi(tag = "Events")]
+#[delete("/event/<id>")]
+pub async fn delete_event(writer: Writer, mut conn: WriteConn, id: &str) -> ApiResult<NoContent> {
+    let id = params::id("event", id)?;
+    let event = events::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| events::no_event(id))?;
+    if writer.policy.enforce && writer.user().map(|u| u.id) != Some(event.author_id) {
+        return Err(ApiError::forbidden(format!(
+            "only the author of event {id} deletes it"
+        )));
+    }
+    if !events::delete(&mut conn, id).await? {
+        return Err(events::no_event(id));
+    }
+    Ok(NoContent)
 }

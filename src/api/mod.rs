@@ -24,6 +24,7 @@ const ERRORS: &[(&str, &[u16])] = &[
     ("events_create_event", &[400, 401, 403, 408, 422, 503]),
     ("events_get_event", &[404, 503]),
     ("events_accept_event", &[400, 401, 403, 404, 422, 503]),
+    ("events_delete_event", &[401, 403, 404, 503]),
     ("funcs_calc_free_slot", &[400, 408, 422, 503]),
     ("funcs_free_busy", &[400, 408, 422, 503]),
 ];
@@ -44,6 +45,7 @@ fn openapi_routes(settings: &OpenApiSettings) -> (Vec<Route>, OpenApi) {
         events::create_event,
         events::get_event,
         events::accept_event,
+        events::delete_event,
         funcs::calc_free_slot,
         funcs::free_busy,
     ]

@@ -124,6 +124,10 @@ impl TestServer {
         into_json(self.client.get(self.url(path)).send().expect("GET"))
     }
 
+    pub fn delete(&self, path: &str) -> (StatusCode, Value) {
+        into_json(self.client.delete(self.url(path)).send().expect("DELETE"))
+    }
+
     pub fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         into_json(
             self.client

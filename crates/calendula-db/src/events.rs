@@ -21,7 +21,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, Int8, Text, Timestamptz, Tstzmultirange, Untyped};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::{events, notification_rules, participants, users};
+use crate::schema::{events, notification_rules, notification_schedule, participants, users};
 use crate::users::UserRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -280,15 +280,43 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Option<Eve
         .optional()?)
 }
 
+/// Deletes event `id`; its participants, reminder rules, their schedule and their delivery
+/// records go with it (foreign keys `ON DELETE CASCADE`), so its reminders not yet sent
+/// never are. False when there was no such event.
+pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<bool> {
+    let deleted = conn
+        .transaction::<usize, diesel::result::Error, _>(async |conn| {
+            // The notificator locks a due rule's schedule row, then (recording its messages)
+            // the rule; the cascade would lock the rule, then its schedule row. Taking the
+            // schedule rows first keeps a delete racing a due reminder from deadlocking.
+            notification_schedule::table
+                .filter(
+                    notification_schedule::rule_id.eq_any(
+                        notification_rules::table
+                            .filter(notification_rules::event_id.eq(id))
+                            .select(notification_rules::id),
+                    ),
+                )
+                .select(notification_schedule::rule_id)
+                .for_update()
+                .load::<i64>(conn)
+                .await?;
+            diesel::delete(events::table.find(id)).execute(conn).await
+        })
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// The 404 for an event id that names no event.
+pub fn no_event(id: i64) -> ApiError {
+    ApiError::not_found(format!("no event {id}"))
+}
+
 /// The event named in a path with its details, or 404.
 pub async fn get_details(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<EventDetails> {
-    let row = find(conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no event {id}")))?;
+    let row = find(conn, id).await?.ok_or_else(|| no_event(id))?;
     let mut details = load_details(conn, vec![row]).await?;
-    details
-        .pop()
-        .ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+    details.pop().ok_or_else(|| no_event(id))
 }
 
 /// Authors, participants and reminder rules for `rows`, in three queries.
@@ -512,53 +540,67 @@ impl<Row> Query for UsersWindowQuery<'_, Row> {
     type SqlType = Row;
 }
 
-/// Records `user`'s answer. A participant answers for their participation; the author may
-/// answer too (they become a participant). Anyone else gets a 422.
+/// Records `user`'s answer to event `event_id`. A participant answers for their
+/// participation; the author may answer too (they become a participant). Anyone else gets
+/// a 422; a 404 when the event is gone.
 pub async fn set_decision(
     conn: &mut AsyncPgConnection,
-    event: &EventRow,
+    event_id: i64,
     user: &UserRow,
     decision: Decision,
 ) -> ApiResult<()> {
-    let updated = diesel::update(participants::table.find((event.id, user.id)))
-        .set(participants::decision.eq(decision.as_str()))
-        .execute(conn)
-        .await?;
-    if updated > 0 {
-        return Ok(());
-    }
-    if event.author_id != user.id {
-        return Err(ApiError::invalid(
-            "user_login",
-            format!(
-                "{:?} is not a participant of event {}",
-                user.login, event.id
-            ),
-        ));
-    }
-    // The author joins as a participant: the event's limit holds for them too.
-    let participants: i64 = participants::table
-        .filter(participants::event_id.eq(event.id))
-        .count()
-        .get_result(conn)
-        .await?;
-    if participants >= MAX_PARTICIPANTS as i64 {
-        return Err(ApiError::invalid(
-            "user_login",
-            format!(
-                "event {} already has {MAX_PARTICIPANTS} participants, the most it may have",
-                event.id
-            ),
-        ));
-    }
-    diesel::sql_query(
-        "INSERT INTO participants (event_id, user_id, decision, span) SELECT id, $2, $3, span FROM events WHERE id = $1 \
-         ON CONFLICT (event_id, user_id) DO UPDATE SET decision = EXCLUDED.decision",
-    )
-    .bind::<Int8, _>(event.id)
-    .bind::<Int8, _>(user.id)
-    .bind::<Text, _>(decision.as_str())
-    .execute(conn)
-    .await?;
-    Ok(())
+    conn.transaction::<(), ApiError, _>(async |conn| {
+        // Locked until the answer is recorded: a delete of the event waits for it, and an
+        // answer after a delete finds no event (rather than a missing row to update).
+        let event = events::table
+            .find(event_id)
+            .select(EventRow::as_select())
+            .for_key_share()
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| no_event(event_id))?;
+            let updated = diesel::update(participants::table.find((event.id, user.id)))
+                .set(participants::decision.eq(decision.as_str()))
+                .execute(conn)
+                .await?;
+            if updated > 0 {
+                return Ok(());
+            }
+            if event.author_id != user.id {
+                return Err(ApiError::invalid(
+                    "user_login",
+                    format!(
+                        "{:?} is not a participant of event {}",
+                        user.login, event.id
+                    ),
+                ));
+            }
+            // The author joins as a participant: the event's limit holds for them too.
+            let participants: i64 = participants::table
+                .filter(participants::event_id.eq(event.id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if participants >= MAX_PARTICIPANTS as i64 {
+                return Err(ApiError::invalid(
+                    "user_login",
+                    format!(
+                        "event {} already has {MAX_PARTICIPANTS} participants, the most it may have",
+                        event.id
+                    ),
+                ));
+            }
+            diesel::sql_query(
+                "INSERT INTO participants (event_id, user_id, decision, span) SELECT id, $2, $3, span FROM events WHERE id = $1 \
+                 ON CONFLICT (event_id, user_id) DO UPDATE SET decision = EXCLUDED.decision",
+            )
+            .bind::<Int8, _>(event.id)
+            .bind::<Int8, _>(user.id)
+            .bind::<Text, _>(decision.as_str())
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
 }
