@@ -325,6 +325,15 @@ fn a_read_right_after_a_write_sees_it_though_the_replica_lags() {
     replica
         .psql("postgres", "SELECT pg_wal_replay_resume()")
         .unwrap();
+    // Until a check has seen it replay again, the replica counts as far behind (the lag a
+    // check measured during the pause) and is not waited for.
+    let caught_up = format!(
+        "calendula_db_replica_lag_seconds{{host=\"127.0.0.1:{}\"}} 0\n",
+        replica.port()
+    );
+    wait_until("the replica has caught up", Duration::from_secs(30), || {
+        metrics(&server).contains(&caught_up)
+    });
     let (status, body) = server.post("/users", user("dan"));
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let master = &cluster.instances()[0];
