@@ -1703,6 +1703,52 @@ fn answers_racing_a_delete_are_recorded_first_or_find_no_event() {
     assert_eq!(event_rows(&server), "1,2,0");
 }
 
+#[test]
+fn reads_racing_a_delete_see_the_whole_event_or_none_of_it() {
+    let server = TestServer::start();
+    invitation(&server);
+    let ids: Vec<i64> = (0..100)
+        .map(|_| {
+            id_of(&server.event(json!({
+                "author_login": "ada",
+                "start_time": "2026-07-02T09:00:00Z", "end_time": "2026-07-02T10:00:00Z",
+                "participants": participants(&["bob", "carol"]),
+            })))
+        })
+        .collect();
+    let deleted = std::sync::atomic::AtomicBool::new(false);
+    // A read is whole when it has both participants.
+    let whole = |event: &Value| event["participants"].as_array().map(Vec::len) == Some(2);
+    std::thread::scope(|scope| {
+        let (server, ids, deleted) = (&server, &ids, &deleted);
+        let getters: Vec<_> = (0..2)
+            .map(|skip| {
+                scope.spawn(move || {
+                    for id in ids.iter().skip(skip).cycle().take(2 * ids.len()) {
+                        let (status, event) = server.get(&format!("/event/{id}"));
+                        assert!(status == StatusCode::NOT_FOUND || whole(&event), "{event}");
+                    }
+                })
+            })
+            .collect();
+        let lister = scope.spawn(move || {
+            while !deleted.load(std::sync::atomic::Ordering::Relaxed) {
+                let window = ("2026-07-02T00:00:00Z", "2026-07-03T00:00:00Z");
+                for event in listed(server, "bob", window.0, window.1) {
+                    assert!(whole(&event), "{event}");
+                }
+            }
+        });
+        for id in ids {
+            assert_eq!(delete(server, id).0, StatusCode::NO_CONTENT);
+        }
+        deleted.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in getters.into_iter().chain([lister]) {
+            reader.join().unwrap();
+        }
+    });
+}
+
 // ----- listing ----------------------------------------------------------------------------
 
 #[test]

@@ -156,7 +156,8 @@ pub async fn accept_event(
     Ok(Json(events::get_details(&mut conn, id).await?.to_model()))
 }
 
-/// Delete an event with its participants and reminders: reminders not sent yet never are.
+/// Delete an event with its participants and reminders (those not taken for sending yet are
+/// not sent).
 /// When the auth module enforces sessions, only the event's author deletes it.
 #[openapi(tag = "Events")]
 #[delete("/event/<id>")]

@@ -74,17 +74,17 @@ pub async fn list_user_events(
     let from = params::datetime("time_from", &time_from)?.resolve(user.tz(), "time_from")?;
     let to = params::datetime("time_to", &time_to)?.resolve(user.tz(), "time_to")?;
     validate::window("time_to", from, to, None)?;
-    let candidates = events::in_window(&mut conn, &[user.id], from, to).await?;
-    let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();
-    let occurrences = expand(&rows, from, to, limits.max_occurrences as usize)?;
+    let max = limits.max_occurrences as usize;
     // Participants and reminders only for the events that occur in the window: the index
     // query also returns series whose span overlaps it without an occurrence inside.
-    let occurring: HashSet<i64> = occurrences.iter().map(|(id, _)| *id).collect();
-    let rows = rows
-        .into_iter()
-        .filter(|r| occurring.contains(&r.id))
-        .collect();
-    let rendered = render_for(&caller, &events::load_details(&mut conn, rows).await?)?;
+    let (occurrences, details) =
+        events::in_window_with_details(&mut conn, &[user.id], from, to, |rows| {
+            let occurrences = expand(rows, from, to, max)?;
+            let occurring: HashSet<i64> = occurrences.iter().map(|(id, _)| *id).collect();
+            Ok((occurrences, occurring))
+        })
+        .await?;
+    let rendered = render_for(&caller, &details)?;
     let mut list = EventList::new();
     for (id, occurrence) in occurrences {
         let (event, tz) = rendered

@@ -203,8 +203,12 @@ fn database_fault(e: &DieselError) -> Option<DatabaseFault> {
         {
             Some(DatabaseFault::Host)
         }
-        // A replica's recovery conflict reported as 40P01 (a buffer-pin deadlock).
-        _ if message.starts_with("canceling statement due to conflict with recovery") => {
+        // A replica's recovery conflict reported as 40P01 (a buffer-pin deadlock), or a
+        // deadlock between two transactions (40P01): PostgreSQL cancelled this one so that
+        // the other could go on, and a retry normally succeeds.
+        _ if message.starts_with("canceling statement due to conflict with recovery")
+            || message == "deadlock detected" =>
+        {
             Some(DatabaseFault::Transient)
         }
         _ => None,
@@ -388,6 +392,10 @@ mod tests {
             DieselError::DatabaseError(
                 DatabaseErrorKind::Unknown,
                 Box::new("canceling statement due to conflict with recovery".to_string()),
+            ),
+            DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("deadlock detected".to_string()),
             ),
         ];
         let no_schema = DieselError::DatabaseError(

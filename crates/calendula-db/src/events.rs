@@ -1,6 +1,6 @@
 //! The `events`, `participants` and `notification_rules` tables: rows and queries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::ops::Range;
 
@@ -21,7 +21,9 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, Int8, Text, Timestamptz, Tstzmultirange, Untyped};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::{events, notification_rules, notification_schedule, participants, users};
+use crate::schema::{
+    events, notification_deliveries, notification_rules, notification_schedule, participants, users,
+};
 use crate::users::UserRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -281,23 +283,27 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Option<Eve
 }
 
 /// Deletes event `id`; its participants, reminder rules, their schedule and their delivery
-/// records go with it (foreign keys `ON DELETE CASCADE`), so its reminders not yet sent
-/// never are. False when there was no such event.
+/// records go with it (foreign keys `ON DELETE CASCADE`), so its reminders not yet taken for
+/// sending are not sent. False when there was no such event.
 pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<bool> {
     let deleted = conn
         .transaction::<usize, diesel::result::Error, _>(async |conn| {
-            // The notificator locks a due rule's schedule row, then (recording its messages)
-            // the rule; the cascade would lock the rule, then its schedule row. Taking the
-            // schedule rows first keeps a delete racing a due reminder from deadlocking.
+            // Locks are taken in the notificator's orders, or a delete racing it could
+            // deadlock: a due rule's schedule row before the rule (the cascade would take
+            // the rule first), delivery records in id order (the cascade's is the index's).
+            let rules = notification_rules::table
+                .filter(notification_rules::event_id.eq(id))
+                .select(notification_rules::id);
             notification_schedule::table
-                .filter(
-                    notification_schedule::rule_id.eq_any(
-                        notification_rules::table
-                            .filter(notification_rules::event_id.eq(id))
-                            .select(notification_rules::id),
-                    ),
-                )
+                .filter(notification_schedule::rule_id.eq_any(rules))
                 .select(notification_schedule::rule_id)
+                .for_update()
+                .load::<i64>(conn)
+                .await?;
+            notification_deliveries::table
+                .filter(notification_deliveries::rule_id.eq_any(rules))
+                .select(notification_deliveries::id)
+                .order(notification_deliveries::id)
                 .for_update()
                 .load::<i64>(conn)
                 .await?;
@@ -312,11 +318,18 @@ pub fn no_event(id: i64) -> ApiError {
     ApiError::not_found(format!("no event {id}"))
 }
 
-/// The event named in a path with its details, or 404.
+/// The event named in a path with its details, or 404. Read in one snapshot: an event
+/// deleted between the statements would otherwise come back without its participants.
 pub async fn get_details(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<EventDetails> {
-    let row = find(conn, id).await?.ok_or_else(|| no_event(id))?;
-    let mut details = load_details(conn, vec![row]).await?;
-    details.pop().ok_or_else(|| no_event(id))
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            let row = find(conn, id).await?.ok_or_else(|| no_event(id))?;
+            let mut details = load_details(conn, vec![row]).await?;
+            details.pop().ok_or_else(|| no_event(id))
+        })
+        .await
 }
 
 /// Authors, participants and reminder rules for `rows`, in three queries.
@@ -396,7 +409,7 @@ pub struct MemberEvent {
 
 /// Events of `user_ids` (as author or participant, whatever they answered) that can have an
 /// occurrence overlapping `[from, to)`.
-pub async fn in_window(
+async fn in_window(
     conn: &mut AsyncPgConnection,
     user_ids: &[i64],
     from: DateTime<Utc>,
@@ -416,6 +429,29 @@ pub async fn in_window(
         &[Interval::new(from, to)],
     );
     Ok(query.load(conn).await?)
+}
+
+/// [`in_window`]'s events, then the details of those `pick` keeps, read in one snapshot:
+/// an event deleted in between would otherwise be listed without its participants.
+/// `pick` sees every candidate and returns what it made of them with the ids to keep.
+pub async fn in_window_with_details<T: Send>(
+    conn: &mut AsyncPgConnection,
+    user_ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pick: impl FnOnce(&[EventRow]) -> ApiResult<(T, HashSet<i64>)> + Send,
+) -> ApiResult<(T, Vec<EventDetails>)> {
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            let candidates = in_window(conn, user_ids, from, to).await?;
+            let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();
+            let (picked, keep) = pick(&rows)?;
+            let rows = rows.into_iter().filter(|r| keep.contains(&r.id)).collect();
+            Ok((picked, load_details(conn, rows).await?))
+        })
+        .await
 }
 
 /// An event that makes a user busy, as far as its timing goes. Decoded by position, not by
@@ -560,46 +596,47 @@ pub async fn set_decision(
             .await
             .optional()?
             .ok_or_else(|| no_event(event_id))?;
-            let updated = diesel::update(participants::table.find((event.id, user.id)))
-                .set(participants::decision.eq(decision.as_str()))
-                .execute(conn)
-                .await?;
-            if updated > 0 {
-                return Ok(());
-            }
-            if event.author_id != user.id {
-                return Err(ApiError::invalid(
-                    "user_login",
-                    format!(
-                        "{:?} is not a participant of event {}",
-                        user.login, event.id
-                    ),
-                ));
-            }
-            // The author joins as a participant: the event's limit holds for them too.
-            let participants: i64 = participants::table
-                .filter(participants::event_id.eq(event.id))
-                .count()
-                .get_result(conn)
-                .await?;
-            if participants >= MAX_PARTICIPANTS as i64 {
-                return Err(ApiError::invalid(
-                    "user_login",
-                    format!(
-                        "event {} already has {MAX_PARTICIPANTS} participants, the most it may have",
-                        event.id
-                    ),
-                ));
-            }
-            diesel::sql_query(
-                "INSERT INTO participants (event_id, user_id, decision, span) SELECT id, $2, $3, span FROM events WHERE id = $1 \
-                 ON CONFLICT (event_id, user_id) DO UPDATE SET decision = EXCLUDED.decision",
-            )
-            .bind::<Int8, _>(event.id)
-            .bind::<Int8, _>(user.id)
-            .bind::<Text, _>(decision.as_str())
+        let updated = diesel::update(participants::table.find((event.id, user.id)))
+            .set(participants::decision.eq(decision.as_str()))
             .execute(conn)
             .await?;
+        if updated > 0 {
+            return Ok(());
+        }
+        if event.author_id != user.id {
+            return Err(ApiError::invalid(
+                "user_login",
+                format!(
+                    "{:?} is not a participant of event {}",
+                    user.login, event.id
+                ),
+            ));
+        }
+        // The author joins as a participant: the event's limit holds for them too.
+        let participants: i64 = participants::table
+            .filter(participants::event_id.eq(event.id))
+            .count()
+            .get_result(conn)
+            .await?;
+        if participants >= MAX_PARTICIPANTS as i64 {
+            return Err(ApiError::invalid(
+                "user_login",
+                format!(
+                    "event {} already has {MAX_PARTICIPANTS} participants, the most it may have",
+                    event.id
+                ),
+            ));
+        }
+        diesel::sql_query(
+            "INSERT INTO participants (event_id, user_id, decision, span) \
+                 SELECT id, $2, $3, span FROM events WHERE id = $1 \
+                 ON CONFLICT (event_id, user_id) DO UPDATE SET decision = EXCLUDED.decision",
+        )
+        .bind::<Int8, _>(event.id)
+        .bind::<Int8, _>(user.id)
+        .bind::<Text, _>(decision.as_str())
+        .execute(conn)
+        .await?;
         Ok(())
     })
     .await

@@ -537,7 +537,9 @@ pub struct Recorded {
 }
 
 /// Records outcomes in one statement. A row whose lease was taken over by another claim
-/// (this instance was too slow) is left to that claim.
+/// (this instance was too slow) is left to that claim. Rows are locked in id order, as a
+/// delete of their event locks them (`calendula_db::events::delete`): two transactions
+/// locking the same rows in different orders can deadlock.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     outcomes: &[Outcome],
@@ -549,7 +551,9 @@ pub async fn record(
     let retry: Vec<i64> = outcomes.iter().map(|o| millis(o.retry_in)).collect();
     let done: Vec<DateTime<Utc>> = outcomes.iter().map(|o| o.done_at).collect();
     diesel::sql_query(
-        "UPDATE notification_deliveries d SET \
+        "WITH locked AS ( \
+             SELECT id FROM notification_deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
+         UPDATE notification_deliveries d SET \
              status = o.status, \
              last_error = COALESCE(o.error, d.last_error), \
              next_attempt_at = CASE WHEN o.status = 'pending' \
@@ -559,7 +563,8 @@ pub async fn record(
              updated_at = now() \
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) \
               AS o(id, token, status, error, retry_ms, done_at) \
-         WHERE d.id = o.id AND d.lease_token = o.token AND d.status = 'pending' \
+         WHERE d.id = o.id AND d.id IN (SELECT id FROM locked) \
+           AND d.lease_token = o.token AND d.status = 'pending' \
          RETURNING d.channel, d.status, \
                    CASE WHEN d.status = 'sent' THEN extract(epoch FROM d.sent_at - d.fire_at)::float8 END AS lag",
     )
