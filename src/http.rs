@@ -12,14 +12,22 @@ use rocket::http::{Header, Method, Status};
 use rocket::response::{self, Body, Responder};
 use rocket::{catch, Data, Request, Response};
 
-/// When a request arrived and the id it is known by in logs and in `X-Request-Id`.
+/// When a request arrived, its method as the client sent it (Rocket routes a `HEAD` as a
+/// `GET`), and the id it is known by in logs and in `X-Request-Id`.
 struct RequestStamp {
     started: Instant,
+    method: Method,
     id: String,
 }
 
-fn new_request_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
+impl RequestStamp {
+    fn new(req: &Request<'_>) -> Self {
+        Self {
+            started: Instant::now(),
+            method: req.method(),
+            id: format!("{:016x}", rand::random::<u64>()),
+        }
+    }
 }
 
 /// Logs every request once it is answered and tags the response with its id.
@@ -35,27 +43,21 @@ impl Fairing for RequestLog {
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
-        req.local_cache(|| RequestStamp {
-            started: Instant::now(),
-            id: new_request_id(),
-        });
+        req.local_cache(|| RequestStamp::new(req));
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let stamp = req.local_cache(|| RequestStamp {
-            started: Instant::now(),
-            id: new_request_id(),
-        });
+        let stamp = req.local_cache(|| RequestStamp::new(req));
         let latency_ms = stamp.started.elapsed().as_secs_f64() * 1000.0;
         res.set_header(Header::new("X-Request-Id", stamp.id.clone()));
         log::info!(
             target: "calendula::http",
-            method = req.method().as_str(),
+            method = stamp.method.as_str(),
             path = req.uri().path().as_str(),
             status = res.status().code,
             latency_ms = (latency_ms * 1000.0).round() / 1000.0,
             request_id = stamp.id.as_str();
-            "{} {} {}", req.method(), req.uri().path(), res.status().code
+            "{} {} {}", stamp.method, req.uri().path(), res.status().code
         );
     }
 }

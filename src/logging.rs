@@ -58,6 +58,7 @@ pub struct LoggingConfig {
     #[schemars(length(min = 1))]
     pub file: Option<String>,
     /// The file is rotated when it would grow past this many bytes.
+    #[schemars(range(min = 1024))]
     pub max_bytes: u64,
     /// Rotated files kept (`file.1` .. `file.N`).
     pub backup_count: u32,
@@ -89,7 +90,7 @@ impl Default for LoggingConfig {
 impl LoggingConfig {
     pub fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        if self.file.is_some() && self.max_bytes < 1024 {
+        if self.max_bytes < 1024 {
             problems.push(ConfigProblem::new(
                 "max_bytes",
                 "expected at least 1024 bytes",
@@ -102,20 +103,35 @@ impl LoggingConfig {
     }
 }
 
-/// Why `path` cannot be the log file, as far as can be told without creating it: not a
-/// path, a directory, or under a file (missing directories are created when it opens).
+/// Why `path` cannot be the log file: not a path, a directory, under a file (missing
+/// directories are created when it opens), or a file its directory will not let be opened
+/// for appending (tried; a file the try created is removed again).
 fn unusable_log_file(path: &str) -> Option<String> {
     let file = Path::new(path);
     if path.is_empty() || path.contains('\0') {
-        Some("expected a path or null".into())
-    } else if file.is_dir() {
-        Some(format!("{path} is a directory; expected a file path"))
-    } else {
-        let nearest_existing = file.ancestors().skip(1).find(|a| a.exists());
-        nearest_existing
-            .filter(|a| !a.is_dir())
-            .map(|ancestor| format!("{} is not a directory", ancestor.display()))
+        return Some("expected a path or null".into());
     }
+    if file.is_dir() {
+        return Some(format!("{path} is a directory; expected a file path"));
+    }
+    let nearest_existing = file.ancestors().skip(1).find(|a| a.exists())?;
+    if !nearest_existing.is_dir() {
+        return Some(format!("{} is not a directory", nearest_existing.display()));
+    }
+    if nearest_existing != file.parent()? {
+        return None;
+    }
+    let existed = file.exists();
+    let opened = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(file);
+    if !existed && opened.is_ok() {
+        let _ = std::fs::remove_file(file);
+    }
+    opened
+        .err()
+        .map(|e| format!("cannot open log file {path}: {e}"))
 }
 
 /// Targets that are chatty at `info` and whose defaults we lower unless configured.

@@ -149,6 +149,11 @@ fn wrong_types_and_ranges_are_reported() {
     let (code, stderr) = check("modules:\n  auth:\n    session_ttl: 500ms\n");
     assert_eq!(code, 2);
     assert!(stderr.contains("modules.auth.session_ttl"), "{stderr}");
+    // As the schema says, with a log file or without.
+    assert_reported(
+        "logging:\n  max_bytes: 300\n",
+        &["logging.max_bytes: expected at least 1024 bytes"],
+    );
 }
 
 #[test]
@@ -239,6 +244,7 @@ fn schema_carries_the_ranges_config_check_enforces() {
         (schema_of("EmbeddedConfig", "port"), "minimum", 1.0),
         (schema_of("EmbeddedConfig", "port"), "maximum", 65535.0),
         (schema_of("LoggingConfig", "file"), "minLength", 1.0),
+        (schema_of("LoggingConfig", "max_bytes"), "minimum", 1024.0),
         (schema_of("EmbeddedConfig", "replicas"), "maximum", 8.0),
         (schema_of("LimitsConfig", "max_occurrences"), "minimum", 1.0),
         (schema_of("NotificatorConfig", "batch_size"), "minimum", 1.0),
@@ -344,6 +350,17 @@ fn a_bad_channel_does_not_hide_the_sections_other_problems() {
             "modules.notificator.channels.fax: unknown variant `fax`",
         ],
     );
+    // A wrong required value, or sender, in a channel hides nothing either.
+    assert_reported(
+        "modules:\n  notificator:\n    batch_size: 0\n    max_attempts: 0\n    channels:\n      \
+         sms: {sender: webhook, url: 5}\n      telegram: {sender: pigeon}\n",
+        &[
+            "modules.notificator.batch_size: ",
+            "modules.notificator.max_attempts: ",
+            "modules.notificator.channels.sms.url: invalid type: integer `5`",
+            "modules.notificator.channels.telegram.sender: unknown variant `pigeon`",
+        ],
+    );
 }
 
 #[test]
@@ -399,6 +416,16 @@ fn values_serving_would_fail_on_are_reported() {
         log_dir.path().display()
     ));
     assert_eq!(code, 0, "missing directories are created: {stderr}");
+    // A file the server could not open (procfs takes no new files, even from root); one it
+    // could is not left behind by the check.
+    assert_reported(
+        "logging:\n  file: /proc/calendula.log\n",
+        &["logging.file: cannot open log file /proc/calendula.log"],
+    );
+    let new_log = log_dir.path().join("new.log");
+    let (code, stderr) = check(&format!("logging:\n  file: {}\n", new_log.display()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!new_log.exists());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.yaml"), "").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_calendula"))

@@ -61,6 +61,60 @@ fn every_response_carries_a_request_id() {
 }
 
 #[test]
+fn every_request_logs_one_line_with_method_path_status_latency_and_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calendula.log");
+    let yaml = format!(
+        "{}logging:\n  format: json\n  stdout: false\n  file: {}\n",
+        common::database_yaml_for(&common::fresh_database()),
+        log.display()
+    );
+    let server = common::binary::Binary::start(dir.path(), &yaml);
+    let client = reqwest::blocking::Client::new();
+    let requests = [
+        (reqwest::Method::HEAD, "/health", 200),
+        (reqwest::Method::GET, "/users/nobody/", 404),
+        (reqwest::Method::DELETE, "/users", 405),
+    ];
+    let ids: Vec<String> = requests
+        .iter()
+        .map(|(method, path, status)| {
+            let url = format!("{}{path}", server.base);
+            let response = client.request(method.clone(), url).send().unwrap();
+            assert_eq!(response.status().as_u16(), *status, "{method} {path}");
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|line: &serde_json::Value| {
+            // Those of start-up's readiness polls left out.
+            line["logger"] == "calendula::http"
+                && ids
+                    .iter()
+                    .any(|id| line["ctx"]["request_id"] == id.as_str())
+        })
+        .collect();
+    assert_eq!(lines.len(), requests.len(), "{text}");
+    for ((line, (method, path, status)), id) in lines.iter().zip(&requests).zip(&ids) {
+        let ctx = &line["ctx"];
+        // The method as sent: Rocket answers a HEAD with its GET route.
+        assert_eq!(ctx["method"], method.as_str(), "{line}");
+        assert_eq!(ctx["path"], path.trim_end_matches('/'), "{line}");
+        assert_eq!(ctx["status"], status.to_string(), "{line}");
+        assert_eq!(&ctx["request_id"], id, "{line}");
+        let latency: f64 = ctx["latency_ms"].as_str().unwrap().parse().unwrap();
+        assert!(latency > 0.0, "{line}");
+    }
+}
+
+#[test]
 fn paths_work_with_and_without_trailing_slash() {
     let server = TestServer::start();
     assert_eq!(server.get("/health/").0, StatusCode::OK);

@@ -66,7 +66,16 @@ fn deserialize_section<T: DeserializeOwned>(mut section: Value) -> (Option<T>, V
                 .iter()
                 .any(|(taken_from, key)| *taken_from == parent && key == field);
             if already_reported {
-                break;
+                // Taking out a wrong value left its mapping without a required key: the
+                // mapping goes too, without a second problem, so that the rest of the
+                // section is still read and range-checked.
+                match take_out(&mut section, &path) {
+                    Some(removed) => {
+                        taken_out.push(removed);
+                        continue;
+                    }
+                    None => break,
+                }
             }
         }
         // A missing field is the fault of the mapping that lacks it: taking that mapping
@@ -187,6 +196,41 @@ mod tests {
             problems[MAX_PROBLEMS].contains("there may be more"),
             "{problems:?}"
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct WithChannels {
+        size: u32,
+        channels: std::collections::BTreeMap<String, Channel>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Channel {
+        url: String,
+    }
+
+    #[test]
+    fn a_wrong_required_value_deep_down_hides_no_other_problem() {
+        let validate = |section: &WithChannels| match section.size {
+            0..=10 => Vec::new(),
+            _ => vec![ConfigProblem::new("size", "expected at most 10")],
+        };
+        let section = json!({"size": 11, "channels": {"sms": {"url": 5}, "mail": {"url": "x"}}});
+        let found: Vec<String> = read_section::<WithChannels>(section, validate)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("channels.sms.url: invalid type"),
+            "{found:?}"
+        );
+        assert_eq!(found[1], "size: expected at most 10");
     }
 
     #[test]
