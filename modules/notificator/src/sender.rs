@@ -271,13 +271,8 @@ async fn post_json(
     if status.is_success() {
         return Ok(());
     }
-    let detail: String = response
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
+    let text = response.text().await.unwrap_or_default();
+    let detail: String = without_secrets(&text, url).chars().take(200).collect();
     let message = format!("HTTP {status}: {}", detail.trim());
     // A request the endpoint rejects will be rejected again; overload and outages pass.
     let retryable = status.is_server_error()
@@ -288,6 +283,29 @@ async fn post_json(
     } else {
         SendError::permanent(message)
     })
+}
+
+/// `text` (an endpoint's error answer, recorded and logged) without the endpoint's URL or
+/// the secrets its path may hold (a bot token, a Slack hook's key): an endpoint may echo
+/// them.
+fn without_secrets(text: &str, url: &str) -> String {
+    let mut text = text.replace(url, "<url>");
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return text;
+    };
+    let segments = parsed.path_segments().into_iter().flatten();
+    // Longest first, so that no shorter one leaves part of a longer one behind.
+    let mut secrets: Vec<&str> = segments
+        .flat_map(|segment| [segment, segment.strip_prefix("bot").unwrap_or("")])
+        .filter(|segment| segment.len() >= 16)
+        .collect();
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    for secret in std::iter::once(parsed.path()).chain(secrets) {
+        if secret.len() > 1 {
+            text = text.replace(secret, "<secret>");
+        }
+    }
+    text
 }
 
 /// The sender of every channel: configured ones, `log` for the rest.
@@ -325,6 +343,25 @@ impl Senders {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn an_endpoints_echo_of_its_url_or_secrets_is_not_recorded() {
+        let telegram = "https://api.telegram.org/bot123456:AAH-secret-token-xyz/sendMessage";
+        let echoed = format!(
+            "no route {telegram}; path /bot123456:AAH-secret-token-xyz/sendMessage; \
+             token 123456:AAH-secret-token-xyz; method sendMessage"
+        );
+        assert_eq!(
+            without_secrets(&echoed, telegram),
+            "no route <url>; path <secret>; token <secret>; method sendMessage"
+        );
+        let slack = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX";
+        assert_eq!(
+            without_secrets("bad hook XXXXXXXXXXXXXXXXXXXXXXXX at /services", slack),
+            "bad hook <secret> at /services"
+        );
+        assert_eq!(without_secrets("quota exceeded", slack), "quota exceeded");
+    }
 
     fn message() -> Message {
         Message {
