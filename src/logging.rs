@@ -104,8 +104,10 @@ impl LoggingConfig {
 }
 
 /// Why `path` cannot be the log file: not a path, a directory, under a file (missing
-/// directories are created when it opens), or a file its directory will not let be opened
-/// for appending (tried; a file the try created is removed again).
+/// directories are created when it opens), an existing file that cannot be opened for
+/// appending, or a directory that takes no new file (tried with a probe file of its own,
+/// removed again: the log path itself is never created or removed here, it may be a link
+/// or another server's log being rotated).
 fn unusable_log_file(path: &str) -> Option<String> {
     let file = Path::new(path);
     if path.is_empty() || path.contains('\0') {
@@ -114,24 +116,40 @@ fn unusable_log_file(path: &str) -> Option<String> {
     if file.is_dir() {
         return Some(format!("{path} is a directory; expected a file path"));
     }
-    let nearest_existing = file.ancestors().skip(1).find(|a| a.exists())?;
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let nearest_existing = parent.ancestors().find(|a| a.exists())?;
     if !nearest_existing.is_dir() {
         return Some(format!("{} is not a directory", nearest_existing.display()));
     }
-    if nearest_existing != file.parent()? {
-        return None;
+    let cannot_open = |e: std::io::Error| Some(format!("cannot open log file {path}: {e}"));
+    match std::fs::metadata(file) {
+        // A FIFO or a device would block or misbehave when probed: left to the server.
+        Ok(meta) if !meta.is_file() => None,
+        Ok(_) => std::fs::OpenOptions::new()
+            .append(true)
+            .open(file)
+            .err()
+            .and_then(cannot_open),
+        // A dangling link, or a directory still to be created: left to the server.
+        Err(_) if file.symlink_metadata().is_ok() || nearest_existing != parent => None,
+        Err(_) => {
+            let probe = parent.join(format!(".calendula-probe-{:016x}", rand::random::<u64>()));
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe);
+            match created {
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&probe);
+                    None
+                }
+                Err(e) => cannot_open(e),
+            }
+        }
     }
-    let existed = file.exists();
-    let opened = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(file);
-    if !existed && opened.is_ok() {
-        let _ = std::fs::remove_file(file);
-    }
-    opened
-        .err()
-        .map(|e| format!("cannot open log file {path}: {e}"))
 }
 
 /// Targets that are chatty at `info` and whose defaults we lower unless configured.

@@ -425,7 +425,40 @@ fn values_serving_would_fail_on_are_reported() {
     let new_log = log_dir.path().join("new.log");
     let (code, stderr) = check(&format!("logging:\n  file: {}\n", new_log.display()));
     assert_eq!(code, 0, "{stderr}");
-    assert!(!new_log.exists());
+    assert_eq!(
+        std::fs::read_dir(log_dir.path()).unwrap().count(),
+        1,
+        "only `plain`"
+    );
+    // A bare file name is in the working directory, checked too.
+    let config = log_dir.path().join("relative.yaml");
+    std::fs::write(&config, "logging:\n  file: calendula.log\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_calendula"))
+        .args(["--config", config.to_str().unwrap(), "config", "check"])
+        .current_dir("/proc")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("logging.file: cannot open log file calendula.log"),
+        "{stderr}"
+    );
+    // A link is neither followed into creating its target nor removed; a FIFO is not
+    // opened (nobody reads it: the check would hang).
+    let target = log_dir.path().join("target.log");
+    let link = log_dir.path().join("link.log");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = log_dir.path().join("fifo.log");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for file in [&link, &fifo] {
+        let (code, stderr) = check(&format!("logging:\n  file: {}\n", file.display()));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    assert!(link.symlink_metadata().is_ok() && !target.exists());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.yaml"), "").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_calendula"))

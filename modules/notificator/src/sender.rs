@@ -286,26 +286,36 @@ async fn post_json(
 }
 
 /// `text` (an endpoint's error answer, recorded and logged) without the endpoint's URL or
-/// the secrets its path may hold (a bot token, a Slack hook's key): an endpoint may echo
-/// them.
+/// the secrets it may hold (a bot token or a Slack hook's key in the path, a key in the
+/// query, a password): an endpoint may echo them. Secrets are told by length: path segments
+/// and query values of 16 characters or more, as written and percent-decoded.
 fn without_secrets(text: &str, url: &str) -> String {
     let mut text = text.replace(url, "<url>");
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return text;
     };
     let segments = parsed.path_segments().into_iter().flatten();
-    // Longest first, so that no shorter one leaves part of a longer one behind.
-    let mut secrets: Vec<&str> = segments
-        .flat_map(|segment| [segment, segment.strip_prefix("bot").unwrap_or("")])
-        .filter(|segment| segment.len() >= 16)
+    let segments = segments.flat_map(|s| [s, s.strip_prefix("bot").unwrap_or_default()]);
+    let query = parsed.query().unwrap_or_default().split('&');
+    let values = query.filter_map(|pair| pair.split_once('=').map(|(_, value)| value));
+    let mut secrets: Vec<String> = segments
+        .chain(values)
+        .flat_map(|s| [s.to_owned(), percent_decoded(s)])
+        .filter(|secret| secret.len() >= 16)
+        .chain(parsed.password().map(str::to_owned))
         .collect();
+    // Longest first, so that no shorter one leaves part of a longer one behind.
     secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-    for secret in std::iter::once(parsed.path()).chain(secrets) {
-        if secret.len() > 1 {
-            text = text.replace(secret, "<secret>");
-        }
+    for secret in secrets {
+        text = text.replace(&secret, "<secret>");
     }
     text
+}
+
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The sender of every channel: configured ones, `log` for the rest.
@@ -353,12 +363,26 @@ mod tests {
         );
         assert_eq!(
             without_secrets(&echoed, telegram),
-            "no route <url>; path <secret>; token <secret>; method sendMessage"
+            "no route <url>; path /<secret>/sendMessage; token <secret>; method sendMessage"
+        );
+        // Written encoded in the URL, echoed decoded.
+        let encoded = "https://api.telegram.org/bot123456%3AAAH-secret-token-xyz/sendMessage";
+        assert_eq!(
+            without_secrets("token 123456:AAH-secret-token-xyz", encoded),
+            "token <secret>"
         );
         let slack = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX";
         assert_eq!(
-            without_secrets("bad hook XXXXXXXXXXXXXXXXXXXXXXXX at /services", slack),
-            "bad hook <secret> at /services"
+            without_secrets("bad hook XXXXXXXXXXXXXXXXXXXXXXXX at /services/T000", slack),
+            "bad hook <secret> at /services/T000"
+        );
+        let keyed = "https://user:pa55word@chat.example/v1/send?key=AIzaSyD-0123456789abcdef&x=1";
+        assert_eq!(
+            without_secrets(
+                "key AIzaSyD-0123456789abcdef, pass pa55word, see /v1beta",
+                keyed
+            ),
+            "key <secret>, pass <secret>, see /v1beta"
         );
         assert_eq!(without_secrets("quota exceeded", slack), "quota exceeded");
     }
