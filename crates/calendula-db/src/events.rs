@@ -318,21 +318,32 @@ pub fn no_event(id: i64) -> ApiError {
     ApiError::not_found(format!("no event {id}"))
 }
 
-/// The event named in a path with its details, or 404. Read in one snapshot: an event
-/// deleted between the statements would otherwise come back without its participants.
+/// The event named in a path with its details, or 404. Read in one snapshot (an event
+/// deleted between the statements would otherwise come back without its participants), its
+/// three queries sent together: they need only the id.
 pub async fn get_details(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<EventDetails> {
     conn.build_transaction()
         .repeatable_read()
         .read_only()
         .run(async |conn| {
-            let row = find(conn, id).await?.ok_or_else(|| no_event(id))?;
-            let mut details = load_details(conn, vec![row]).await?;
+            let conn: &AsyncPgConnection = conn;
+            let ids = [id];
+            let with_author = events::table
+                .find(id)
+                .inner_join(users::table.on(users::id.eq(events::author_id)))
+                .select((EventRow::as_select(), UserRow::as_select()))
+                .load::<(EventRow, UserRow)>(&mut &*conn);
+            let (mut found, members, rules) =
+                futures_util::try_join!(with_author, members_of(conn, &ids), rules_of(conn, &ids))?;
+            let (row, author) = found.pop().ok_or_else(|| no_event(id))?;
+            let mut details = assemble(vec![row], vec![author], members, rules)?;
             details.pop().ok_or_else(|| no_event(id))
         })
         .await
 }
 
-/// Authors, participants and reminder rules for `rows`, in three queries.
+/// Authors, participants and reminder rules for `rows`, in three queries sent together
+/// (diesel-async pipelines futures polled at once on one connection: one round trip).
 pub async fn load_details(
     conn: &mut AsyncPgConnection,
     rows: Vec<EventRow>,
@@ -344,24 +355,38 @@ pub async fn load_details(
     let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
     author_ids.sort_unstable();
     author_ids.dedup();
-    let authors: HashMap<i64, UserRow> = crate::users::find_by_ids(conn, &author_ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let members: Vec<(i64, String, UserRow)> = participants::table
+    let conn: &AsyncPgConnection = conn;
+    let authors = users::table
+        .filter(users::id.eq_any(&author_ids))
+        .select(UserRow::as_select())
+        .load::<UserRow>(&mut &*conn);
+    let (authors, members, rules) =
+        futures_util::try_join!(authors, members_of(conn, &ids), rules_of(conn, &ids))?;
+    assemble(rows, authors, members, rules)
+}
+
+/// The participants of events `ids` with their users and answers, by event then login.
+async fn members_of(
+    mut conn: &AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, String, UserRow)>> {
+    participants::table
         .inner_join(users::table)
-        .filter(participants::event_id.eq_any(&ids))
+        .filter(participants::event_id.eq_any(ids))
         .order((participants::event_id, users::login))
         .select((
             participants::event_id,
             participants::decision,
             UserRow::as_select(),
         ))
-        .load(conn)
-        .await?;
-    let rules: Vec<RuleRow> = notification_rules::table
-        .filter(notification_rules::event_id.eq_any(&ids))
+        .load(&mut conn)
+        .await
+}
+
+/// The reminder rules of events `ids`, in the order they were given.
+async fn rules_of(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<RuleRow>> {
+    notification_rules::table
+        .filter(notification_rules::event_id.eq_any(ids))
         .order(notification_rules::id)
         .select((
             notification_rules::event_id,
@@ -369,8 +394,18 @@ pub async fn load_details(
             notification_rules::offset_text,
             notification_rules::offset_minutes,
         ))
-        .load(conn)
-        .await?;
+        .load(&mut conn)
+        .await
+}
+
+/// `rows` with their authors, participants and rules (each read for all the rows).
+fn assemble(
+    rows: Vec<EventRow>,
+    authors: Vec<UserRow>,
+    members: Vec<(i64, String, UserRow)>,
+    rules: Vec<RuleRow>,
+) -> ApiResult<Vec<EventDetails>> {
+    let authors: HashMap<i64, UserRow> = authors.into_iter().map(|u| (u.id, u)).collect();
     let mut members_by_event: HashMap<i64, Vec<(UserRow, Decision)>> = HashMap::new();
     for (event_id, decision, user) in members {
         members_by_event.entry(event_id).or_default().push((
