@@ -1653,19 +1653,23 @@ fn deleting_an_unknown_event_is_404() {
     }
 }
 
+/// `n` one-hour meetings ada holds with `guests` on 2 July 2026: their ids.
+fn meetings_of_ada(server: &TestServer, n: usize, guests: &[&str]) -> Vec<i64> {
+    let meeting = json!({
+        "author_login": "ada",
+        "start_time": "2026-07-02T09:00:00Z", "end_time": "2026-07-02T10:00:00Z",
+        "participants": participants(guests),
+    });
+    (0..n)
+        .map(|_| id_of(&server.event(meeting.clone())))
+        .collect()
+}
+
 #[test]
 fn answers_racing_a_delete_are_recorded_first_or_find_no_event() {
     let server = TestServer::start();
     invitation(&server);
-    let ids: Vec<i64> = (0..60)
-        .map(|_| {
-            id_of(&server.event(json!({
-                "author_login": "ada",
-                "start_time": "2026-07-02T09:00:00Z", "end_time": "2026-07-02T10:00:00Z",
-                "participants": participants(&["bob"]),
-            })))
-        })
-        .collect();
+    let ids = meetings_of_ada(&server, 60, &["bob"]);
     // Per event: the author joins as a participant, bob answers, and the event is deleted,
     // all at once.
     let statuses: Vec<(&str, StatusCode)> = std::thread::scope(|scope| {
@@ -1707,15 +1711,7 @@ fn answers_racing_a_delete_are_recorded_first_or_find_no_event() {
 fn reads_racing_a_delete_see_the_whole_event_or_none_of_it() {
     let server = TestServer::start();
     invitation(&server);
-    let ids: Vec<i64> = (0..100)
-        .map(|_| {
-            id_of(&server.event(json!({
-                "author_login": "ada",
-                "start_time": "2026-07-02T09:00:00Z", "end_time": "2026-07-02T10:00:00Z",
-                "participants": participants(&["bob", "carol"]),
-            })))
-        })
-        .collect();
+    let ids = meetings_of_ada(&server, 100, &["bob", "carol"]);
     let deleted = std::sync::atomic::AtomicBool::new(false);
     // A read is whole when it has both participants.
     let whole = |event: &Value| event["participants"].as_array().map(Vec::len) == Some(2);
