@@ -96,7 +96,7 @@ async fn lookup(req: &Request<'_>) -> ApiResult<Presented> {
     // The connection is released before the handler's own guard takes one. Using a session
     // extends it on the primary; while no primary is reachable a replica can still tell
     // whether it is valid, so reads keep working through a failover.
-    let (found, mut conn) = match db.write().await {
+    let (found, conn) = match db.write().await {
         Ok(mut conn) => (
             sessions::touch(&mut conn, &hash, policy.session_ttl).await?,
             conn,
@@ -112,7 +112,7 @@ async fn lookup(req: &Request<'_>) -> ApiResult<Presented> {
     let Some(user_id) = found else {
         return Ok(Presented::Invalid);
     };
-    let user = users::find_by_ids(&mut conn, &[user_id]).await?.pop();
+    let user = users::find_by_ids(&conn, &[user_id]).await?.pop();
     Ok(user.map_or(Presented::Invalid, |user| {
         Presented::Valid(Box::new(SessionUser { user, hash }))
     }))

@@ -356,12 +356,11 @@ pub async fn load_details(
     author_ids.sort_unstable();
     author_ids.dedup();
     let conn: &AsyncPgConnection = conn;
-    let authors = users::table
-        .filter(users::id.eq_any(&author_ids))
-        .select(UserRow::as_select())
-        .load::<UserRow>(&mut &*conn);
-    let (authors, members, rules) =
-        futures_util::try_join!(authors, members_of(conn, &ids), rules_of(conn, &ids))?;
+    let (authors, members, rules) = futures_util::try_join!(
+        crate::users::find_by_ids(conn, &author_ids),
+        members_of(conn, &ids),
+        rules_of(conn, &ids)
+    )?;
     assemble(rows, authors, members, rules)
 }
 

@@ -168,12 +168,14 @@ pub async fn find_by_logins(
         .await?)
 }
 
-pub async fn find_by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> ApiResult<Vec<UserRow>> {
-    Ok(users::table
+/// Users by id, in no order. Takes a shared connection, so that it can be pipelined with
+/// other queries.
+pub async fn find_by_ids(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<UserRow>> {
+    users::table
         .filter(users::id.eq_any(ids))
         .select(UserRow::as_select())
-        .load(conn)
-        .await?)
+        .load(&mut conn)
+        .await
 }
 
 /// All of `logins` as rows in the same order, or a 422 listing those that name no user.
