@@ -343,7 +343,8 @@ pub async fn get_details(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Eve
 }
 
 /// Authors, participants and reminder rules for `rows`, in three queries sent together
-/// (diesel-async pipelines futures polled at once on one connection: one round trip).
+/// (diesel-async pipelines futures polled at once on one connection: one round trip, once
+/// the connection has prepared their statements).
 pub async fn load_details(
     conn: &mut AsyncPgConnection,
     rows: Vec<EventRow>,
