@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use calendula::config::{Config, Env};
@@ -10,6 +12,7 @@ use calendula::server_config;
 use calendula::stop::StopSignals;
 use calendula_db::{DatabaseConfig, Db};
 use clap::{Parser, Subcommand};
+use rocket::fairing::AdHoc;
 
 /// Exit code for an invalid configuration.
 const EXIT_CONFIG: u8 = 2;
@@ -184,13 +187,24 @@ async fn serve(
     figment: rocket::figment::Figment,
     mut stop: StopSignals,
 ) -> Result<(), String> {
+    let launched = Arc::new(AtomicBool::new(false));
+    let on_liftoff = launched.clone();
     let rocket = calendula::build_rocket(config, db, figment)?
+        .attach(AdHoc::on_liftoff("stop signals passed on", |_| {
+            Box::pin(async move { on_liftoff.store(true, Ordering::Release) })
+        }))
         .ignite()
         .await
         .map_err(|e| e.to_string())?;
     let shutdown = rocket.shutdown();
     tokio::spawn(async move {
         stop.wait().await;
+        // Once launched, Rocket hears the signal itself: passed on at once, it would find
+        // its shutdown begun and warn so. It is passed on a moment later all the same, for
+        // a signal that came just before Rocket's listener (installed after lift-off).
+        if launched.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         shutdown.notify();
     });
     rocket.launch().await.map(drop).map_err(|e| e.to_string())

@@ -213,6 +213,9 @@ fn sigterm_lets_a_request_in_flight_finish_before_the_modules_stop() {
             "{module} stopped before the request was answered:\n{text}"
         );
     }
+    // One signal, one shutdown: Rocket does not find it begun already.
+    position("Received SIGTERM. Requesting shutdown.");
+    assert!(!text.contains("already in progress"), "{text}");
 }
 
 /// Processes whose command line mentions `dir` (the embedded PostgreSQL servers run with
