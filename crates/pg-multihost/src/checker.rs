@@ -233,6 +233,8 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     let mut slot = host.write_slot();
     let before = slot.role;
     let old_pool = if before != role {
+        // Counted before the new role shows: whoever sees the role sees the count.
+        host.lock_stats().role_changes += 1;
         let old = slot.pool.take();
         slot.role = role;
         if role != Role::Down {
@@ -265,7 +267,6 @@ fn apply(host: &Arc<Host>, shared: &Shared, outcome: Result<Checked, String>) {
     drop(slot);
 
     if before != role {
-        host.lock_stats().role_changes += 1;
         match &error {
             Some(e) => log::warn!("{}: {before} -> down: {e}", host.addr),
             None => log::info!("{}: {before} -> {role}", host.addr),
