@@ -197,18 +197,11 @@ fn typed<T: DeserializeOwned>(
     validate: impl FnOnce(&T) -> Vec<ConfigProblem>,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<T> {
-    let value = if value.is_null() {
-        serde_json::Value::Object(Default::default())
-    } else {
-        match section_json(value) {
-            Ok(json) => json,
-            Err(e) => {
-                problems.push(ConfigProblem::new(
-                    key,
-                    format!("not representable as JSON: {e}"),
-                ));
-                return None;
-            }
+    let value = match section_json(key, value) {
+        Ok(json) => json,
+        Err(problem) => {
+            problems.push(problem);
+            return None;
         }
     };
     read_section(value, validate)
@@ -216,12 +209,17 @@ fn typed<T: DeserializeOwned>(
         .ok()
 }
 
-/// A section as JSON, for serde. YAML's `.nan` and `.inf` have no JSON form, and serde_json
-/// would turn them into `null` ("invalid type: null, expected f64"); they become the text
-/// they were written as, so that a problem quotes them.
-fn section_json(mut section: Value) -> serde_json::Result<serde_json::Value> {
+/// The section at `key` as JSON, for serde (null: an empty mapping, all defaults). YAML's
+/// `.nan` and `.inf` have no JSON form, and serde_json would turn them into `null` ("invalid
+/// type: null, expected f64"); they become the text they were written as, so that a
+/// problem quotes them.
+fn section_json(key: &str, mut section: Value) -> Result<serde_json::Value, ConfigProblem> {
+    if section.is_null() {
+        return Ok(serde_json::Value::Object(Default::default()));
+    }
     spell_non_finite(&mut section);
     serde_json::to_value(section)
+        .map_err(|e| ConfigProblem::new(key, format!("not representable as JSON: {e}")))
 }
 
 fn spell_non_finite(value: &mut Value) {
@@ -270,18 +268,13 @@ fn load_modules(value: Value, problems: &mut Vec<ConfigProblem>) -> Vec<Box<dyn 
     let mut loaded = Vec::new();
     for descriptor in &registered {
         let path = format!("modules.{}", descriptor.key);
-        let section = match sections.remove(descriptor.key) {
-            None | Some(Value::Null) => serde_json::Value::Object(Default::default()),
-            Some(section) => match section_json(section) {
-                Ok(json) => json,
-                Err(e) => {
-                    problems.push(ConfigProblem::new(
-                        path,
-                        format!("not representable as JSON: {e}"),
-                    ));
-                    continue;
-                }
-            },
+        let section = sections.remove(descriptor.key).unwrap_or(Value::Null);
+        let section = match section_json(&path, section) {
+            Ok(json) => json,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
         };
         match (descriptor.load)(section) {
             Ok(module) => loaded.push(module),

@@ -163,13 +163,15 @@ pub async fn accept_event(
 #[delete("/event/<id>")]
 pub async fn delete_event(writer: Writer, mut conn: WriteConn, id: &str) -> ApiResult<NoContent> {
     let id = params::id("event", id)?;
-    let event = events::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| events::no_event(id))?;
-    if writer.policy.enforce && writer.user().map(|u| u.id) != Some(event.author_id) {
-        return Err(ApiError::forbidden(format!(
-            "only the author of event {id} deletes it"
-        )));
+    if writer.policy.enforce {
+        let event = events::find(&mut conn, id)
+            .await?
+            .ok_or_else(|| events::no_event(id))?;
+        if writer.user().map(|u| u.id) != Some(event.author_id) {
+            return Err(ApiError::forbidden(format!(
+                "only the author of event {id} deletes it"
+            )));
+        }
     }
     if !events::delete(&mut conn, id).await? {
         return Err(events::no_event(id));

@@ -78,7 +78,7 @@ pub async fn list_user_events(
     // Participants and reminders only for the events that occur in the window: the index
     // query also returns series whose span overlaps it without an occurrence inside.
     let (occurrences, details) =
-        events::in_window_with_details(&mut conn, &[user.id], from, to, |rows| {
+        events::in_window_with_details(&mut conn, user.id, from, to, |rows| {
             let occurrences = expand(rows, from, to, max)?;
             let occurring: HashSet<i64> = occurrences.iter().map(|(id, _)| *id).collect();
             Ok((occurrences, occurring))

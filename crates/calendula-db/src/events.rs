@@ -433,34 +433,25 @@ fn assemble(
         .collect()
 }
 
-/// An event in some user's calendar.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct MemberEvent {
-    #[diesel(sql_type = Int8)]
-    pub user_id: i64,
-    #[diesel(embed)]
-    pub event: EventRow,
-}
-
-/// Events of `user_ids` (as author or participant, whatever they answered) that can have an
+/// Events of `user_id` (as author or participant, whatever they answered) that can have an
 /// occurrence overlapping `[from, to)`.
 async fn in_window(
     conn: &mut AsyncPgConnection,
-    user_ids: &[i64],
+    user_id: i64,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> ApiResult<Vec<MemberEvent>> {
-    // One GiST index scan per user and table: (author_id, span) and (user_id, span).
+) -> ApiResult<Vec<EventRow>> {
+    // One GiST index scan per table: (author_id, span) and (user_id, span).
     let query = UsersWindowQuery::<Untyped>::new(
-        "SELECT m.user_id, e.*",
+        "SELECT e.*",
         "CROSS JOIN LATERAL unnest(q.ids) AS u(id) CROSS JOIN LATERAL ( \
-                   SELECT u.id AS user_id, ev.id AS event_id FROM events ev \
+                   SELECT ev.id AS event_id FROM events ev \
                    WHERE ev.author_id = u.id AND ev.span && q.window_range \
                    UNION \
-                   SELECT u.id, p.event_id FROM participants p \
+                   SELECT p.event_id FROM participants p \
                    WHERE p.user_id = u.id AND p.span && q.window_range \
                ) m JOIN events e ON e.id = m.event_id",
-        user_ids,
+        std::slice::from_ref(&user_id),
         &[Interval::new(from, to)],
     );
     Ok(query.load(conn).await?)
@@ -471,7 +462,7 @@ async fn in_window(
 /// `pick` sees every candidate and returns what it made of them with the ids to keep.
 pub async fn in_window_with_details<T: Send>(
     conn: &mut AsyncPgConnection,
-    user_ids: &[i64],
+    user_id: i64,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     pick: impl FnOnce(&[EventRow]) -> ApiResult<(T, HashSet<i64>)> + Send,
@@ -480,8 +471,7 @@ pub async fn in_window_with_details<T: Send>(
         .repeatable_read()
         .read_only()
         .run(async |conn| {
-            let candidates = in_window(conn, user_ids, from, to).await?;
-            let rows: Vec<EventRow> = candidates.into_iter().map(|m| m.event).collect();
+            let rows = in_window(conn, user_id, from, to).await?;
             let (picked, keep) = pick(&rows)?;
             let rows = rows.into_iter().filter(|r| keep.contains(&r.id)).collect();
             Ok((picked, load_details(conn, rows).await?))
